@@ -1,0 +1,115 @@
+/// A JSON-data-model value: the tree that a service's configuration is made of.
+///
+/// Objects keep no insertion order: every encoder in svcconf writes keys sorted by their UTF-8 bytes,
+/// so two equal configs always encode to the same bytes.
+public enum ConfigValue: Sendable, Hashable {
+    case null
+    case bool(Bool)
+    case number(ConfigNumber)
+    case string(String)
+    case array([ConfigValue])
+    case object([String: ConfigValue])
+
+    /// A string value, for readability at call sites.
+    public static func str(_ s: String) -> ConfigValue { .string(s) }
+    /// An integer value.
+    public static func int(_ i: Int64) -> ConfigValue { .number(.int(i)) }
+
+    /// The object's members, or nil when this is not an object.
+    public var objectValue: [String: ConfigValue]? {
+        if case .object(let o) = self { return o }
+        return nil
+    }
+    /// The string, or nil when this is not a string.
+    public var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+    /// The array's elements, or nil when this is not an array.
+    public var arrayValue: [ConfigValue]? {
+        if case .array(let a) = self { return a }
+        return nil
+    }
+    /// The JSON type name (`null`, `boolean`, `number`, `string`, `array`, `object`).
+    public var typeName: String {
+        switch self {
+        case .null: return "null"
+        case .bool: return "boolean"
+        case .number: return "number"
+        case .string: return "string"
+        case .array: return "array"
+        case .object: return "object"
+        }
+    }
+
+    /// The member at `key`, when this is an object.
+    public subscript(key: String) -> ConfigValue? {
+        if case .object(let o) = self { return o[key] }
+        return nil
+    }
+}
+
+/// A JSON number: an exact 64-bit integer when the text had no fraction or exponent and fits,
+/// otherwise a binary64 double. `1` and `1.0` compare equal (JSON Schema's rule).
+public enum ConfigNumber: Sendable, CustomStringConvertible {
+    case int(Int64)
+    case double(Double)
+
+    /// The value as a double (exact for integers up to 2^53).
+    public var doubleValue: Double {
+        switch self {
+        case .int(let i): return Double(i)
+        case .double(let d): return d
+        }
+    }
+    /// True when the value has no fractional part (JSON Schema's "integer").
+    public var isInteger: Bool {
+        switch self {
+        case .int: return true
+        case .double(let d): return d.isFinite && d.rounded(.towardZero) == d
+        }
+    }
+    /// The canonical text: integers as digits; doubles as the shortest round-tripping form,
+    /// integral doubles within ±2^53 written without a fraction.
+    public var description: String {
+        switch self {
+        case .int(let i): return String(i)
+        case .double(let d):
+            if d.rounded(.towardZero) == d && abs(d) < 9_007_199_254_740_992 {
+                return String(Int64(d))
+            }
+            return d.description
+        }
+    }
+}
+
+extension ConfigNumber: Hashable {
+    public static func == (a: ConfigNumber, b: ConfigNumber) -> Bool {
+        switch (a, b) {
+        case (.int(let x), .int(let y)): return x == y
+        case (.int(let x), .double(let y)), (.double(let y), .int(let x)):
+            return Double(x) == y && (abs(y) >= 9_007_199_254_740_992 ? Int64(exactly: y) == x : true)
+        case (.double(let x), .double(let y)): return x == y
+        }
+    }
+    public func hash(into h: inout Hasher) {
+        switch self {
+        case .int(let i): h.combine(i)
+        case .double(let d):
+            if let i = Int64(exactly: d) { h.combine(i) } else { h.combine(d) }
+        }
+    }
+}
+
+extension ConfigValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
+    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral
+{
+    public init(stringLiteral s: String) { self = .string(s) }
+    public init(integerLiteral i: Int64) { self = .number(.int(i)) }
+    public init(booleanLiteral b: Bool) { self = .bool(b) }
+    public init(arrayLiteral a: ConfigValue...) { self = .array(a) }
+    public init(dictionaryLiteral d: (String, ConfigValue)...) {
+        self = .object(Dictionary(d, uniquingKeysWith: { $1 }))
+    }
+    public init(nilLiteral: ()) { self = .null }
+}

@@ -1,0 +1,292 @@
+import SvcConfCrypto
+
+/// The use-cases of svcconf over one store: everything the CLI and the server do goes through here.
+///
+/// Promise: a config is sealed before it reaches the store and opened only with a key the caller
+/// holds; versions are never overwritten (a write based on a stale version fails with `.conflict`);
+/// nothing here prints, logs or returns a secret except the plaintext `open` returns to its caller.
+public struct ConfigRepository: Sendable {
+    /// Where versions live.
+    public let store: any ConfigStore
+    /// The keys this process holds.
+    public let keyring: Keyring
+    /// Who writes (recorded in each version).
+    public let author: String
+    /// The clock (tests fix it).
+    public let clock: @Sendable () -> Timestamp
+    /// Which values are secret, per service (the schema issue fills this seam; default: all secret).
+    public let secrecy: @Sendable (String) -> any SecrecyPolicy
+
+    /// Memberwise initializer.
+    public init(store: any ConfigStore, keyring: Keyring, author: String,
+                clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() },
+                secrecy: @escaping @Sendable (String) -> any SecrecyPolicy = { _ in AllSecret() }) {
+        self.store = store
+        self.keyring = keyring
+        self.author = author
+        self.clock = clock
+        self.secrecy = secrecy
+    }
+
+    // MARK: init
+
+    /// What `initialize` did.
+    public struct InitResult: Sendable {
+        /// The policy written.
+        public let policy: StorePolicy
+        /// Key files that were generated (path, key id).
+        public let generated: [(path: String, keyId: String)]
+    }
+
+    /// Creates the store's policy: one rule `*/*` sealing for `recipients` (`local:PATH`, `kms:KEY`).
+    /// A `local:PATH` that does not exist is generated (mode 0600). Fails with `.conflict` when the
+    /// store already has a policy.
+    public func initialize(recipients: [String]) async throws -> InitResult {
+        if let existing = try await store.latestPolicy() {
+            throw SvcConfError(.conflict, "store \(store.url) is already initialized (policy \(existing.number))",
+                               hint: "use `svcconf recipients` to change who can open it")
+        }
+        let specs = recipients.isEmpty ? ["local:" + Keyring.defaultKeyPath()] : recipients
+        var refs: [StorePolicy.RecipientRef] = []
+        var generated: [(String, String)] = []
+        for spec in specs {
+            if spec.hasPrefix("local:") {
+                let path = String(spec.dropFirst(6))
+                guard !path.isEmpty else { throw SvcConfError(.usage, "recipient \"local:\" needs a path") }
+                let key: LocalKey
+                if try LocalFS.info(LocalKey.expand(path)) != nil {
+                    key = try LocalKey(path: path)
+                } else {
+                    key = try LocalKey.generate(at: path, now: clock())
+                    generated.append((path, key.keyId))
+                }
+                refs.append(.init(uri: spec, keyId: key.keyId))
+            } else if spec.hasPrefix("kms:"), spec.count > 4 {
+                refs.append(.init(uri: spec))
+            } else {
+                throw SvcConfError(.usage, "invalid recipient \"\(spec)\"", hint: "recipients are local:PATH or kms:KEY")
+            }
+        }
+        let policy = StorePolicy(rules: [.init(match: "*/*", recipients: refs)])
+        try await store.createPolicy(policy, number: 1)
+        return InitResult(policy: policy, generated: generated)
+    }
+
+    func requirePolicy() async throws -> StorePolicy {
+        guard let p = try await store.latestPolicy() else {
+            throw SvcConfError(.notFound, "store \(store.url) is not initialized", hint: "run `svcconf init --store \(store.url)`")
+        }
+        return p.policy
+    }
+
+    // MARK: read
+
+    /// The latest version number, or nil when the config has none.
+    public func latestVersion(_ address: ConfigAddress) async throws -> Int64? {
+        try await store.latestVersion(of: address)
+    }
+
+    /// Opens `version` (default: the latest) of `address`.
+    public func open(_ address: ConfigAddress, version: Int64? = nil) async throws -> OpenedVersion {
+        let n: Int64
+        if let version {
+            guard version >= 1 else { throw SvcConfError(.usage, "version numbers start at 1") }
+            n = version
+        } else {
+            guard let latest = try await store.latestVersion(of: address) else {
+                throw SvcConfError(.notFound, "\(address) has no versions in \(store.url)",
+                                   hint: "create one with `svcconf set \(address.service) --env \(address.env) KEY=VALUE`")
+            }
+            n = latest
+        }
+        let bytes = try await store.read(address, version: n)
+        let identities = keyring.localKeys.isEmpty ? keyring.identities(policy: try? await store.latestPolicy()?.policy)
+                                                   : keyring.localKeys
+        let (parsed, payload) = try await Envelope.open(bytes, address: address, version: n, identities: identities)
+        return OpenedVersion(info: VersionInfo(header: parsed.header, address: address, bytes: bytes),
+                             config: payload.config, fingerprintKey: payload.fingerprintKey)
+    }
+
+    /// The facts of one version, from its header (no key needed, not authenticated).
+    public func info(_ address: ConfigAddress, version: Int64) async throws -> VersionInfo {
+        let bytes = try await store.read(address, version: version)
+        let parsed = try SealedCodec.parse(bytes)
+        try Envelope.checkLabel(parsed.header, address: address, version: version)
+        return VersionInfo(header: parsed.header, address: address, bytes: bytes)
+    }
+
+    /// Every version's facts, oldest first, with a check that each names its predecessor's digest.
+    public func history(_ address: ConfigAddress) async throws -> [HistoryEntry] {
+        let numbers = try await store.versionNumbers(of: address)
+        guard !numbers.isEmpty else { throw SvcConfError(.notFound, "\(address) has no versions in \(store.url)") }
+        var out: [HistoryEntry] = []
+        var previous: VersionInfo?
+        for n in numbers {
+            let info = try await info(address, version: n)
+            let intact = previous.map { info.parent == $0.digest && $0.version == n - 1 } ?? (n == 1 && info.parent == nil)
+            out.append(HistoryEntry(info: info, chainIntact: intact))
+            previous = info
+        }
+        return out
+    }
+
+    /// Every config in the store with its latest version's facts.
+    public func list() async throws -> [VersionInfo] {
+        _ = try await requirePolicy()
+        var out: [VersionInfo] = []
+        for a in try await store.addresses() {
+            if let n = try await store.latestVersion(of: a) { out.append(try await info(a, version: n)) }
+        }
+        return out
+    }
+
+    // MARK: write
+
+    /// Writes `config` as the version after `base` (nil: the first version). Fails with `.conflict`
+    /// when another version was written after `base`: never a lost update.
+    public func write(_ address: ConfigAddress, config: Config, base: OpenedVersion?, message: String) async throws -> VersionInfo {
+        let policy = try await requirePolicy()
+        let refs = try policy.recipients(for: address)
+        var recipients: [any Recipient] = []
+        for ref in refs { recipients.append(try keyring.recipient(for: ref, address: address)) }
+        try checkWritable(config)
+        let number = (base?.info.version ?? 0) + 1
+        let fpKey: [UInt8]
+        if let base { fpKey = base.fingerprintKey } else { fpKey = try await fingerprintKeyForNewConfig(address) }
+        let header = SealedHeader(service: address.service, env: address.env, variant: address.variant,
+                                  version: number, parent: base?.info.digest, schema: nil,
+                                  author: author, time: clock(), message: message, nonce: [], recipients: [])
+        try checkHeaderText(header)
+        let bytes = try await Envelope.seal(Payload(config: config, fingerprintKey: fpKey), header: header, recipients: recipients)
+        do {
+            try await store.create(address, version: number, bytes: bytes)
+        } catch let e as SvcConfError where e.kind == .conflict {
+            throw SvcConfError(.conflict, "\(address) changed while you worked: version \(number) was written by someone else after version \(number - 1)",
+                               hint: "run `svcconf diff \(address.service) --env \(address.env)` to see it, then try again")
+        }
+        let parsed = try SealedCodec.parse(bytes)
+        return VersionInfo(header: parsed.header, address: address, bytes: bytes)
+    }
+
+    func checkHeaderText(_ h: SealedHeader) throws(SvcConfError) {
+        for (field, text, nl, max) in [("author", h.author, false, SealedCodec.maxAuthorBytes),
+                                       ("message", h.message, true, SealedCodec.maxMessageBytes)] {
+            if text.utf8.count > max { throw SvcConfError(.usage, "the \(field) is longer than \(max) bytes") }
+            if !text.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F || (nl && ($0 == "\n" || $0 == "\t")) }) {
+                throw SvcConfError(.usage, "the \(field) contains control characters")
+            }
+        }
+    }
+
+    func checkWritable(_ config: Config) throws(SvcConfError) {
+        for name in config.files.keys where !Names.isValidFileName(name) {
+            throw SvcConfError(.invalidInput, "invalid file name \"\(name.prefix(64))\"", hint: "file names are 1-255 characters of A-Z, a-z, 0-9, '.', '_' and '-'")
+        }
+    }
+
+    /// A new config reuses its service's fingerprint key from any env we can open, so equal values
+    /// show equal fingerprints across envs; otherwise a fresh key.
+    func fingerprintKeyForNewConfig(_ address: ConfigAddress) async throws -> [UInt8] {
+        for other in (try? await store.addresses()) ?? [] where other.service == address.service && other != address {
+            if let opened = try? await open(other) { return opened.fingerprintKey }
+        }
+        return try SecureRandom.bytes(count: 32)
+    }
+
+    /// What `update` did.
+    public enum UpdateResult: Sendable {
+        /// A new version was written.
+        case written(VersionInfo)
+        /// The change left the config as it was; nothing was written.
+        case unchanged(Int64?)
+    }
+
+    /// Applies `change` to the latest version and writes the result. With `expectedVersion`, fails with
+    /// `.conflict` unless the latest version is exactly that one. Without it, a write that loses a race
+    /// re-reads the new latest version and applies `change` again (up to `attempts` times), so no
+    /// concurrent write is ever lost and every successful call is one version in the history.
+    public func update(_ address: ConfigAddress, expectedVersion: Int64? = nil, message: String, attempts: Int = 20,
+                       change: @Sendable (inout Config) throws -> Void) async throws -> UpdateResult {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let latest = try await store.latestVersion(of: address)
+            if let expectedVersion, expectedVersion != (latest ?? 0) {
+                throw SvcConfError(.conflict, "\(address) is at version \(latest ?? 0), not \(expectedVersion)",
+                                   hint: "someone else wrote it meanwhile; review with `svcconf diff \(address.service) --env \(address.env)`")
+            }
+            var base: OpenedVersion?
+            if let latest { base = try await open(address, version: latest) }
+            var config = base?.config ?? Config()
+            try change(&config)
+            if let base, config == base.config { return .unchanged(base.info.version) }
+            if base == nil && config.isEmpty { return .unchanged(nil) }
+            do {
+                return .written(try await write(address, config: config, base: base, message: message))
+            } catch let e as SvcConfError where e.kind == .conflict && expectedVersion == nil && attempt < attempts {
+                await Backoff.sleep(attempt: attempt)
+            }
+        }
+    }
+
+    /// Writes a new version equal to `version` (history is never rewritten).
+    public func rollback(_ address: ConfigAddress, to version: Int64, message: String?) async throws -> UpdateResult {
+        let target = try await open(address, version: version)
+        let msg = message ?? "rollback to version \(version)"
+        return try await update(address, message: msg) { $0 = target.config }
+    }
+
+    /// A redactor for `service` with the fingerprint key of `version`.
+    public func redactor(for version: OpenedVersion) -> Redactor {
+        Redactor(secrecy: secrecy(version.info.address.service), fingerprinter: version.fingerprinter)
+    }
+
+    /// The redacted diff of two opened versions (fingerprints under the first one's key).
+    public func diff(_ a: OpenedVersion, _ b: OpenedVersion) -> ConfigDiff {
+        ConfigDiff.compare(a.config, b.config, redactor: redactor(for: a))
+    }
+}
+
+extension ConfigRepository {
+    /// A diff with the labels of its two sides.
+    public struct DiffResult: Sendable {
+        /// The redacted differences.
+        public let diff: ConfigDiff
+        /// `access-boston/prod version 3`.
+        public let oldLabel: String
+        /// `access-boston/prod version 4`.
+        public let newLabel: String
+        /// `{"service":..,"env":..,"version":..}` of the old side (version 0: empty).
+        public let oldRef: ConfigValue
+        /// The same for the new side.
+        public let newRef: ConfigValue
+    }
+
+    static func ref(_ a: ConfigAddress, _ version: Int64) -> ConfigValue {
+        .object(["service": .string(a.service), "env": .string(a.env),
+                 "variant": a.variant.map { .string($0) } ?? .null, "version": .int(version)])
+    }
+
+    /// Diff of two versions of one config. `to` defaults to the latest, `from` to the one before
+    /// `to`; version 0 stands for the empty config.
+    public func diffVersions(_ address: ConfigAddress, from: Int64?, to: Int64?) async throws -> DiffResult {
+        let newer = try await open(address, version: to)
+        let fromN = from ?? newer.info.version - 1
+        guard fromN >= 0 else { throw SvcConfError(.usage, "version numbers start at 1 (0 = empty)") }
+        let older: OpenedVersion? = fromN == 0 ? nil : try await open(address, version: fromN)
+        let redactor = self.redactor(for: older ?? newer)
+        let diff = ConfigDiff.compare(older?.config ?? Config(), newer.config, redactor: redactor)
+        return DiffResult(diff: diff,
+                          oldLabel: fromN == 0 ? "\(address) (empty)" : "\(address) version \(fromN)",
+                          newLabel: "\(address) version \(newer.info.version)",
+                          oldRef: Self.ref(address, fromN), newRef: Self.ref(address, newer.info.version))
+    }
+
+    /// Diff of the latest versions of two configs (two envs of one service).
+    public func diffEnvs(_ a: ConfigAddress, _ b: ConfigAddress) async throws -> DiffResult {
+        let va = try await open(a), vb = try await open(b)
+        return DiffResult(diff: diff(va, vb),
+                          oldLabel: "\(a) version \(va.info.version)", newLabel: "\(b) version \(vb.info.version)",
+                          oldRef: Self.ref(a, va.info.version), newRef: Self.ref(b, vb.info.version))
+    }
+}

@@ -1,0 +1,96 @@
+import SvcConfCrypto
+
+/// Seals and opens versions: envelope encryption of a config under a fresh data key.
+///
+/// Seal: a random 256-bit data key K and 12-byte nonce N; macKey = HKDF(K, "", "svcconf-sealed/v1 header");
+/// payloadKey = HKDF(K, N, "svcconf-sealed/v1 payload"); every recipient wraps K into a stanza; the MAC is
+/// HMAC-SHA256(macKey, magic+header) and the payload is AES-256-GCM(payloadKey, N, payload, aad: magic+header).
+/// Open checks, in order: strict format, that the header names the address and number it was fetched
+/// as, a stanza that one of our identities unwraps, the header MAC (so a key that is not the one the
+/// header was made with is caught before decryption, as in age), then the GCM tag.
+public enum Envelope {
+    static let macInfo = Array("svcconf-sealed/v1 header".utf8)
+    static let payloadInfo = Array("svcconf-sealed/v1 payload".utf8)
+
+    /// Seals `payload` for `recipients`. `header`'s nonce and recipients are filled in here.
+    static func seal(_ payload: Payload, header template: SealedHeader, recipients: [any Recipient]) async throws -> [UInt8] {
+        guard !recipients.isEmpty else { throw SvcConfError(.keyUnavailable, "no recipients to seal \(template.service)/\(template.env) for") }
+        guard recipients.count <= SealedCodec.maxRecipients else {
+            throw SvcConfError(.usage, "a version can have at most \(SealedCodec.maxRecipients) recipients")
+        }
+        let dataKey = try SymmetricKey.random()
+        var header = template
+        header.nonce = try SecureRandom.bytes(count: 12)
+        let ctx = WrapContext(service: header.service, env: header.env)
+        var stanzas: [Stanza] = []
+        for r in recipients { stanzas.append(try await r.wrap(dataKey, for: ctx)) }
+        header.recipients = stanzas
+        let auth = SealedCodec.authenticatedBytes(of: header)
+        let (macKey, payloadKey) = try deriveKeys(dataKey, nonce: header.nonce)
+        let mac = HMACSHA256.authenticationCode(for: auth, key: macKey)
+        var plain = payload.encoded()
+        defer { secureZero(&plain) }
+        let ct = try AESGCM.seal(plain, key: payloadKey, nonce: header.nonce, authenticating: auth)
+        return SealedCodec.encode(header: header, mac: mac, ciphertext: ct)
+    }
+
+    static func deriveKeys(_ k: SymmetricKey, nonce: [UInt8]) throws -> (SymmetricKey, SymmetricKey) {
+        (try HKDF.deriveKey(from: k, salt: [], info: macInfo), try HKDF.deriveKey(from: k, salt: nonce, info: payloadInfo))
+    }
+
+    /// Checks that a parsed header is the one stored at `address`/`version` (not a copy from elsewhere).
+    static func checkLabel(_ h: SealedHeader, address: ConfigAddress, version: Int64) throws(SvcConfError) {
+        guard h.service == address.service, h.env == address.env, h.variant == address.variant, h.version == version else {
+            let claimed = [h.service, h.env, h.variant].compactMap { $0 }.joined(separator: "/")
+            throw SvcConfError(.tampered, "version \(version) of \(address) is labelled as version \(h.version) of \(claimed): it was copied or re-labelled")
+        }
+    }
+
+    /// Opens a sealed version fetched as `address`/`version` with any of `identities`.
+    static func open(_ bytes: [UInt8], address: ConfigAddress, version: Int64,
+                     identities: [any Identity]) async throws -> (SealedCodec.Parsed, Payload) {
+        let parsed = try SealedCodec.parse(bytes)
+        try checkLabel(parsed.header, address: address, version: version)
+        let ctx = WrapContext(service: address.service, env: address.env)
+        var dataKey: SymmetricKey?
+        search: for stanza in parsed.header.recipients {
+            for id in identities {
+                if let k = try await id.unwrap(stanza, for: ctx) { dataKey = k; break search }
+            }
+        }
+        guard let dataKey else {
+            throw SvcConfError(.keyUnavailable, "no key opens version \(version) of \(address)",
+                               hint: "it is sealed to " + describeRecipients(parsed.header.recipients)
+                                   + (identities.isEmpty ? "; no key was given (--key-file or SVCCONF_KEY_FILE)"
+                                      : "; tried " + identities.map(\.label).joined(separator: ", ")))
+        }
+        return (parsed, try decrypt(parsed, dataKey: dataKey, address: address, version: version))
+    }
+
+    static func decrypt(_ parsed: SealedCodec.Parsed, dataKey: SymmetricKey, address: ConfigAddress, version: Int64) throws -> Payload {
+        let (macKey, payloadKey) = try deriveKeys(dataKey, nonce: parsed.header.nonce)
+        guard HMACSHA256.isValid(parsed.mac, for: parsed.authenticatedBytes, key: macKey) else {
+            throw SvcConfError(.tampered, "version \(version) of \(address) failed its header check: it was tampered with")
+        }
+        var plain: [UInt8]
+        do {
+            plain = try AESGCM.open(parsed.ciphertext, key: payloadKey, nonce: parsed.header.nonce,
+                                    authenticating: parsed.authenticatedBytes)
+        } catch {
+            throw SvcConfError(.tampered, "version \(version) of \(address) failed authentication: it was tampered with")
+        }
+        defer { secureZero(&plain) }
+        return try Payload.decode(plain)
+    }
+
+    /// `local key 1a2b... , kms:alias/x` — public facts about stanzas, for hints.
+    static func describeRecipients(_ stanzas: [Stanza]) -> String {
+        stanzas.map { s in
+            switch s.type {
+            case "local": return "local key \(s.args.first ?? "?")"
+            case "kms": return "kms:\(s.args.first ?? "?")"
+            default: return s.type
+            }
+        }.joined(separator: ", ")
+    }
+}

@@ -1,0 +1,38 @@
+/// The plaintext sealed inside a version: the config and the service's fingerprint key.
+///
+/// Canonical encoding (the GCM plaintext): a JSON object with exactly the members
+/// `files` (file name to base64 contents), `fingerprintKey` (base64 of 32 bytes) and `values`,
+/// written by ``JSON/canonical(_:)``.
+struct Payload: Sendable, Equatable {
+    var config: Config
+    /// Key of the keyed fingerprints that redacted views show; carried from version to version so the
+    /// same value keeps the same fingerprint. Never shown.
+    var fingerprintKey: [UInt8]
+
+    func encoded() -> [UInt8] {
+        var files: [String: ConfigValue] = [:]
+        for (k, v) in config.files { files[k] = .string(Base64.encode(v)) }
+        return JSON.canonical(.object([
+            "files": .object(files),
+            "fingerprintKey": .string(Base64.encode(fingerprintKey)),
+            "values": .object(config.values),
+        ]))
+    }
+
+    static func decode(_ bytes: [UInt8]) throws(SvcConfError) -> Payload {
+        let v: ConfigValue
+        do { v = try JSON.parse(bytes) } catch { throw .tampered("sealed payload is not valid JSON (\(error.reason))") }
+        guard case .object(let o) = v, o.count == 3,
+              case .object(let files)? = o["files"], case .object(let values)? = o["values"],
+              case .string(let fk)? = o["fingerprintKey"], let fpKey = Base64.decode(fk), fpKey.count == 32
+        else { throw .tampered("sealed payload does not have the expected structure") }
+        var config = Config(values: values, files: [:])
+        for (name, content) in files {
+            guard Names.isValidFileName(name), case .string(let b64) = content, let data = Base64.decode(b64) else {
+                throw .tampered("sealed payload has a malformed file entry")
+            }
+            config.files[name] = data
+        }
+        return Payload(config: config, fingerprintKey: fpKey)
+    }
+}

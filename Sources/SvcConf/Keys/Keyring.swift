@@ -1,0 +1,68 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The keys this process holds: local key files given with `--key-file` / `SVCCONF_KEY_FILE`.
+/// When none were given, the local key files that the store policy names are tried at their paths.
+public struct Keyring: Sendable {
+    /// Keys given explicitly.
+    public let localKeys: [LocalKey]
+
+    /// A keyring of the given keys.
+    public init(localKeys: [LocalKey]) { self.localKeys = localKeys }
+
+    /// Loads key files (each checked for mode 0600); `paths` empty gives an empty keyring.
+    public static func load(paths: [String]) throws(SvcConfError) -> Keyring {
+        var keys: [LocalKey] = []
+        for p in paths where !p.isEmpty { keys.append(try LocalKey(path: p)) }
+        return Keyring(localKeys: keys)
+    }
+
+    /// Paths from `SVCCONF_KEY_FILE` (colon-separated).
+    public static func pathsFromEnvironment() -> [String] {
+        guard let v = getenv("SVCCONF_KEY_FILE") else { return [] }
+        return String(cString: v).split(separator: ":").map(String.init)
+    }
+
+    /// The default key file: `$XDG_CONFIG_HOME/svcconf/default.key`, else `~/.config/svcconf/default.key`.
+    public static func defaultKeyPath() -> String {
+        if let x = getenv("XDG_CONFIG_HOME"), x.pointee != 0 { return String(cString: x) + "/svcconf/default.key" }
+        return "~/.config/svcconf/default.key"
+    }
+
+    /// Identities for opening: the explicit keys, or else the policy's local keys that can be loaded.
+    func identities(policy: StorePolicy?) -> [any Identity] {
+        if !localKeys.isEmpty { return localKeys }
+        guard let policy else { return [] }
+        var seen = Set<String>()
+        var out: [any Identity] = []
+        for rule in policy.rules {
+            for ref in rule.recipients where ref.uri.hasPrefix("local:") {
+                guard let id = ref.keyId, !seen.contains(id), let k = try? LocalKey(path: String(ref.uri.dropFirst(6))),
+                      k.keyId == id else { continue }
+                seen.insert(id)
+                out.append(k)
+            }
+        }
+        return out
+    }
+
+    /// The recipient that seals for `ref`: a local key with the ref's key id (given explicitly, or
+    /// found at the ref's path).
+    func recipient(for ref: StorePolicy.RecipientRef, address: ConfigAddress) throws(SvcConfError) -> any Recipient {
+        if ref.uri.hasPrefix("local:") {
+            if let k = localKeys.first(where: { $0.keyId == ref.keyId }) { return k }
+            let path = String(ref.uri.dropFirst(6))
+            if let k = try? LocalKey(path: path), k.keyId == ref.keyId { return k }
+            throw SvcConfError(.keyUnavailable,
+                               "the store policy seals \(address) for local key \(ref.keyId ?? "?") (\(ref.uri)), which is not among the given keys",
+                               hint: "pass that key with --key-file or SVCCONF_KEY_FILE")
+        }
+        if ref.uri.hasPrefix("kms:") {
+            throw SvcConfError(.keyUnavailable, "the store policy seals \(address) for \(ref.uri), but this build has no AWS KMS support yet")
+        }
+        throw SvcConfError(.usage, "unknown recipient \"\(ref.uri)\"", hint: "recipients are local:PATH or kms:KEY")
+    }
+}

@@ -1,0 +1,62 @@
+/// Where sealed versions and the store policy live. Implementations hold only sealed bytes and the
+/// policy; they never see plaintext.
+///
+/// The contract every store keeps (the file store with `link(2)`, the S3 store with conditional
+/// writes): versions are immutable and numbered 1, 2, 3, ...; ``create(_:version:bytes:)`` fails with
+/// `.conflict` when that number exists, which is how a write based on a stale version is refused.
+public protocol ConfigStore: Sendable {
+    /// The store's URL (`file:PATH`, `s3://BUCKET/PREFIX`).
+    var url: String { get }
+    /// The latest policy and its number; nil when the store has not been initialized.
+    func latestPolicy() async throws -> (number: Int64, policy: StorePolicy)?
+    /// Writes policy number `number`; `.conflict` when it exists.
+    func createPolicy(_ policy: StorePolicy, number: Int64) async throws
+    /// Version numbers of one config, ascending; empty when it has none.
+    func versionNumbers(of address: ConfigAddress) async throws -> [Int64]
+    /// The highest version number of one config, or nil.
+    func latestVersion(of address: ConfigAddress) async throws -> Int64?
+    /// The sealed bytes of one version; `.notFound` when absent.
+    func read(_ address: ConfigAddress, version: Int64) async throws -> [UInt8]
+    /// Stores a new version; `.conflict` when that number exists.
+    func create(_ address: ConfigAddress, version: Int64, bytes: [UInt8]) async throws
+    /// Every config that has at least one version.
+    func addresses() async throws -> [ConfigAddress]
+}
+
+/// Opens a store from its URL: `file:PATH`, a bare path, or (later) `s3://BUCKET[/PREFIX]`.
+public enum StoreLocator {
+    /// The default store, `file:.svcconf`.
+    public static let defaultURL = "file:.svcconf"
+
+    /// Parses `url` and returns the store. Throws `.usage` for an unknown scheme.
+    public static func open(_ url: String) throws(SvcConfError) -> any ConfigStore {
+        if url.hasPrefix("file:") {
+            let path = String(url.dropFirst(5))
+            guard !path.isEmpty else { throw .usage("store url \"file:\" needs a path") }
+            return FileStore(path: path)
+        }
+        if url.hasPrefix("s3://") {
+            throw SvcConfError(.usage, "s3 stores are not supported by this build yet", hint: "use a file: store")
+        }
+        if url.contains("://") { throw .usage("unknown store url scheme in \"\(url)\"", hint: "use file:PATH or s3://BUCKET/PREFIX") }
+        return FileStore(path: url)
+    }
+}
+
+enum VersionName {
+    /// `0000000042` + suffix: zero-padded so names sort like numbers (also in S3 listings).
+    static func name(_ n: Int64, suffix: String) -> String {
+        let s = String(n)
+        return String(repeating: "0", count: max(0, 10 - s.count)) + s + suffix
+    }
+
+    /// Parses a name made by ``name(_:suffix:)``; nil for anything else.
+    static func parse(_ file: String, suffix: String) -> Int64? {
+        guard file.hasSuffix(suffix) else { return nil }
+        let digits = file.dropLast(suffix.count)
+        guard digits.count >= 10, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int64(digits), n >= 1,
+              name(n, suffix: suffix) == file
+        else { return nil }
+        return n
+    }
+}

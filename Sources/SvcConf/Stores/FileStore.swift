@@ -1,0 +1,98 @@
+/// The embedded default store: a directory (`file:.svcconf`).
+///
+/// ```
+/// ROOT/policy/0000000001.json                                  store policy, versioned
+/// ROOT/configs/SERVICE/ENV/versions/0000000001.sealed          versions of SERVICE/ENV
+/// ROOT/configs/SERVICE/ENV/variants/VARIANT/versions/...       versions of a variant
+/// ```
+/// Every object is written to a temporary file, fsynced, then `link(2)`ed to its final name, which
+/// fails when the name exists: two writers can never both create version N, and a crash leaves no
+/// partial version. Directories are 0700 and files 0600 (the bytes are sealed, but their metadata is
+/// the team's business).
+public struct FileStore: ConfigStore {
+    /// The root directory.
+    public let path: String
+
+    /// A store rooted at `path` (nothing is touched until used).
+    public init(path: String) { self.path = path }
+
+    /// `file:PATH`.
+    public var url: String { "file:\(path)" }
+
+    func checkRoot() throws(SvcConfError) {
+        guard let info = try LocalFS.info(path) else {
+            throw SvcConfError(.notFound, "store \(url) does not exist", hint: "create it with `svcconf init --store \(url)`")
+        }
+        guard info.isDirectory else { throw SvcConfError(.unavailable, "store path \(path) is not a directory") }
+    }
+
+    func dir(_ a: ConfigAddress) -> String {
+        var d = "\(path)/configs/\(a.service)/\(a.env)"
+        if let v = a.variant { d += "/variants/\(v)" }
+        return d + "/versions"
+    }
+
+    public func latestPolicy() async throws -> (number: Int64, policy: StorePolicy)? {
+        if try LocalFS.info(path) == nil { return nil }
+        try checkRoot()
+        guard let names = try LocalFS.list("\(path)/policy") else { return nil }
+        guard let n = names.compactMap({ VersionName.parse($0, suffix: ".json") }).max() else { return nil }
+        let file = "\(path)/policy/\(VersionName.name(n, suffix: ".json"))"
+        return (n, try StorePolicy.decode(try LocalFS.read(file, limit: 1 << 20), source: file))
+    }
+
+    public func createPolicy(_ policy: StorePolicy, number: Int64) async throws {
+        if let info = try LocalFS.info(path), !info.isDirectory {
+            throw SvcConfError(.unavailable, "store path \(path) is not a directory")
+        }
+        try LocalFS.makeDirectories("\(path)/policy")
+        try LocalFS.writeAtomically("\(path)/policy/\(VersionName.name(number, suffix: ".json"))", policy.encoded(),
+                                    mode: 0o600, exclusive: true,
+                                    onConflict: SvcConfError(.conflict, "the store policy of \(url) was changed by someone else meanwhile",
+                                                             hint: "run the command again"))
+    }
+
+    public func versionNumbers(of address: ConfigAddress) async throws -> [Int64] {
+        try checkRoot()
+        guard let names = try LocalFS.list(dir(address)) else { return [] }
+        return names.compactMap { VersionName.parse($0, suffix: ".sealed") }.sorted()
+    }
+
+    public func latestVersion(of address: ConfigAddress) async throws -> Int64? {
+        try await versionNumbers(of: address).last
+    }
+
+    public func read(_ address: ConfigAddress, version: Int64) async throws -> [UInt8] {
+        try checkRoot()
+        let file = "\(dir(address))/\(VersionName.name(version, suffix: ".sealed"))"
+        guard try LocalFS.info(file) != nil else {
+            throw SvcConfError(.notFound, "version \(version) of \(address) does not exist in \(url)")
+        }
+        return try LocalFS.read(file, limit: SealedCodec.maxCiphertextBytes + SealedCodec.maxHeaderBytes + 128)
+    }
+
+    public func create(_ address: ConfigAddress, version: Int64, bytes: [UInt8]) async throws {
+        try checkRoot()
+        let d = dir(address)
+        try LocalFS.makeDirectories(d)
+        try LocalFS.writeAtomically("\(d)/\(VersionName.name(version, suffix: ".sealed"))", bytes, mode: 0o600, exclusive: true,
+                                    onConflict: SvcConfError(.conflict, "version \(version) of \(address) already exists: someone else wrote it meanwhile"))
+    }
+
+    public func addresses() async throws -> [ConfigAddress] {
+        try checkRoot()
+        var out: [ConfigAddress] = []
+        let root = "\(path)/configs"
+        for svc in try LocalFS.list(root) ?? [] where Names.isValid(svc) {
+            for env in try LocalFS.list("\(root)/\(svc)") ?? [] where Names.isValid(env) {
+                let a = try ConfigAddress(service: svc, env: env)
+                if try await !versionNumbers(of: a).isEmpty { out.append(a) }
+                for v in try LocalFS.list("\(root)/\(svc)/\(env)/variants") ?? [] where Names.isValid(v) {
+                    let va = try ConfigAddress(service: svc, env: env, variant: v)
+                    if try await !versionNumbers(of: va).isEmpty { out.append(va) }
+                }
+            }
+        }
+        return out.sorted()
+    }
+}

@@ -1,0 +1,156 @@
+import COpenSSL
+
+/// SHA-256 (FIPS 180-4) via OpenSSL's EVP digest API.
+public enum SHA256 {
+    /// Digest length in bytes (32).
+    public static let byteCount = 32
+
+    /// The SHA-256 digest of `data`.
+    public static func hash(_ data: [UInt8]) -> [UInt8] {
+        data.withUnsafeBytes { hash($0) }
+    }
+
+    /// The SHA-256 digest of the bytes in `data` (any length).
+    public static func hash(_ data: UnsafeRawBufferPointer) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: byteCount) { out, initialized in
+            var length: UInt32 = 0
+            let rc = EVP_Digest(bytePointer(data), data.count, out.baseAddress, &length, digest, nil)
+            // Only an allocation or provider-loading failure can get here; there is no sensible recovery.
+            precondition(rc == 1 && length == UInt32(byteCount), "svcconf: EVP_Digest(SHA256) failed")
+            initialized = byteCount
+        }
+    }
+
+    /// SHA-256, fetched from the default provider once (avoids OpenSSL 3's per-call implicit fetch).
+    nonisolated(unsafe) static let digest: OpaquePointer? = {
+        if let fetched = EVP_MD_fetch(nil, "SHA256", nil) { return fetched }
+        ERR_clear_error()
+        return EVP_sha256()
+    }()
+}
+
+/// HMAC-SHA256 (RFC 2104) via OpenSSL's one-shot `HMAC()`.
+///
+/// Keys of any length are accepted (a key longer than `Int32.max` bytes is
+/// first hashed, exactly as RFC 2104 prescribes for keys longer than a block).
+public enum HMACSHA256 {
+    /// MAC length in bytes (32).
+    public static let byteCount = 32
+
+    /// The 32-byte HMAC-SHA256 of `message` under `key` (any length, including empty).
+    public static func authenticationCode(for message: [UInt8], key: [UInt8]) -> [UInt8] {
+        key.withUnsafeBytes { k in message.withUnsafeBytes { m in mac(key: k, message: m) } }
+    }
+
+    /// The 32-byte HMAC-SHA256 of `message` under a `SymmetricKey`.
+    public static func authenticationCode(for message: [UInt8], key: SymmetricKey) -> [UInt8] {
+        key.withUnsafeBytes { k in message.withUnsafeBytes { m in mac(key: k, message: m) } }
+    }
+
+    /// Whether `mac` is the HMAC-SHA256 of `message` under `key`, compared in
+    /// constant time. A `mac` that is not exactly 32 bytes is never valid
+    /// (truncated MACs are not accepted).
+    public static func isValid(_ mac: [UInt8], for message: [UInt8], key: SymmetricKey) -> Bool {
+        guard mac.count == byteCount else { return false }
+        return constantTimeEquals(authenticationCode(for: message, key: key), mac)
+    }
+
+    /// Core: HMAC over raw buffers.
+    static func mac(key: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer) -> [UInt8] {
+        if key.count > Int(Int32.max) {  // RFC 2104: K' = H(K) for keys longer than the block size.
+            var hashedKey = SHA256.hash(key)
+            defer { secureZero(&hashedKey) }
+            return hashedKey.withUnsafeBytes { mac(key: $0, message: message) }
+        }
+        return [UInt8](unsafeUninitializedCapacity: byteCount) { out, initialized in
+            var length: UInt32 = 0
+            // A non-nil key pointer even for an empty key: OpenSSL reads NULL as "no key set".
+            let result = HMAC(SHA256.digest, bytePointer(key), Int32(key.count),
+                              bytePointer(message), message.count, out.baseAddress, &length)
+            // Only an allocation or provider-loading failure can get here; there is no sensible recovery.
+            precondition(result != nil && length == UInt32(byteCount), "svcconf: HMAC(SHA256) failed")
+            initialized = byteCount
+        }
+    }
+}
+
+/// HKDF-SHA256 (RFC 5869, extract-then-expand) via OpenSSL's `EVP_PKEY_HKDF`.
+public enum HKDF {
+    /// The largest output RFC 5869 allows for SHA-256: 255 × 32 = 8160 bytes.
+    public static let maximumOutputByteCount = 255 * SHA256.byteCount
+
+    /// Derives `outputByteCount` bytes from `inputKeyMaterial`, `salt` and `info`.
+    ///
+    /// An empty `salt` means "no salt" (a block of zeros, per RFC 5869 §2.2);
+    /// `info` may be empty. Throws `.invalidParameter` unless
+    /// `1 ... maximumOutputByteCount` contains `outputByteCount`, or if OpenSSL
+    /// rejects the inputs (`.backend`).
+    public static func deriveBytes(inputKeyMaterial: [UInt8], salt: [UInt8], info: [UInt8],
+                                   outputByteCount: Int) throws -> [UInt8] {
+        try validate(outputByteCount)
+        return try [UInt8](unsafeUninitializedCapacity: outputByteCount) { out, initialized in
+            try inputKeyMaterial.withUnsafeBytes { ikm in
+                try derive(ikm: ikm, salt: salt, info: info, into: UnsafeMutableRawBufferPointer(out))
+            }
+            initialized = outputByteCount
+        }
+    }
+
+    /// Derives a new 32-byte `SymmetricKey` from `key` (as input key material),
+    /// `salt` and `info`. The derived bytes never pass through an unprotected array.
+    public static func deriveKey(from key: SymmetricKey, salt: [UInt8], info: [UInt8]) throws -> SymmetricKey {
+        try key.withUnsafeBytes { try deriveKey(ikm: $0, salt: salt, info: info) }
+    }
+
+    /// Derives a new 32-byte `SymmetricKey` from arbitrary-length secret input key material.
+    public static func deriveKey(from secret: SecretBytes, salt: [UInt8], info: [UInt8]) throws -> SymmetricKey {
+        try secret.withUnsafeBytes { try deriveKey(ikm: $0, salt: salt, info: info) }
+    }
+
+    // MARK: - Internals
+
+    private static func deriveKey(ikm: UnsafeRawBufferPointer, salt: [UInt8], info: [UInt8]) throws -> SymmetricKey {
+        let derived = SymmetricKey(zeroed: ())
+        try derived.withUnsafeMutableStorage { try derive(ikm: ikm, salt: salt, info: info, into: $0) }
+        return derived
+    }
+
+    private static func validate(_ outputByteCount: Int) throws {
+        guard outputByteCount > 0, outputByteCount <= maximumOutputByteCount else {
+            throw CryptoError.invalidParameter(
+                "hkdf output length must be 1...\(maximumOutputByteCount) bytes, got \(outputByteCount)")
+        }
+    }
+
+    /// Fills `output` (1...8160 bytes) with HKDF-SHA256 output. On failure `output` is wiped.
+    private static func derive(ikm: UnsafeRawBufferPointer, salt: [UInt8], info: [UInt8],
+                               into output: UnsafeMutableRawBufferPointer) throws {
+        try validate(output.count)
+        for (name, count) in [("input key material", ikm.count), ("salt", salt.count), ("info", info.count)]
+        where count > Int(Int32.max) {
+            throw CryptoError.invalidParameter("hkdf \(name) is too long (\(count) bytes)")
+        }
+        guard let ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nil) else { throw backendFailure("EVP_PKEY_CTX_new_id(HKDF)") }
+        defer { EVP_PKEY_CTX_free(ctx) }
+        do {
+            try check(EVP_PKEY_derive_init(ctx), "EVP_PKEY_derive_init")
+            try check(EVP_PKEY_CTX_set_hkdf_md(ctx, SHA256.digest), "EVP_PKEY_CTX_set_hkdf_md")
+            // Empty salt/info: skip the call. OpenSSL's default (no salt = HashLen zeros,
+            // no info) is exactly RFC 5869's meaning of an empty value.
+            if !salt.isEmpty {
+                try check(EVP_PKEY_CTX_set1_hkdf_salt(ctx, salt, Int32(salt.count)), "EVP_PKEY_CTX_set1_hkdf_salt")
+            }
+            try check(EVP_PKEY_CTX_set1_hkdf_key(ctx, bytePointer(ikm), Int32(ikm.count)), "EVP_PKEY_CTX_set1_hkdf_key")
+            if !info.isEmpty {
+                try check(EVP_PKEY_CTX_add1_hkdf_info(ctx, info, Int32(info.count)), "EVP_PKEY_CTX_add1_hkdf_info")
+            }
+            var length = output.count
+            try check(EVP_PKEY_derive(ctx, output.baseAddress?.assumingMemoryBound(to: UInt8.self), &length),
+                      "EVP_PKEY_derive")
+            guard length == output.count else { throw backendFailure("EVP_PKEY_derive (unexpected length)") }
+        } catch {
+            cleanse(output)
+            throw error
+        }
+    }
+}

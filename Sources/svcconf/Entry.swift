@@ -1,0 +1,26 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ArgumentParser
+
+/// Entry point: parse, run, and map any failure to one `svcconf: error:` line and its exit code.
+@main
+enum Entry {
+    static func main() async {
+        do {
+            var command = try Root.parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+            exit(ExitCodes.success)
+        } catch let code as ExitCode {
+            exit(code.rawValue)
+        } catch {
+            exit(ExitCodes.report(error))
+        }
+    }
+}

@@ -1,0 +1,65 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ArgumentParser
+import SvcConf
+
+/// Flags every command takes: where the store is, which keys to use, who is writing.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Store URL: file:PATH or s3://BUCKET[/PREFIX] (default: $SVCCONF_STORE, else file:.svcconf).", valueName: "url"))
+    var store: String?
+
+    @Option(name: .customLong("key-file"), help: ArgumentHelp("A local key file to open or seal with (repeatable; default: $SVCCONF_KEY_FILE, colon-separated, else the policy's key paths).", valueName: "path"))
+    var keyFiles: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Author recorded in new versions (default: $SVCCONF_AUTHOR, else the OS user).", valueName: "name"))
+    var author: String?
+
+    var storeURL: String {
+        if let store { return store }
+        if let env = getenv("SVCCONF_STORE"), env.pointee != 0 { return String(cString: env) }
+        return StoreLocator.defaultURL
+    }
+
+    var resolvedAuthor: String {
+        if let author { return author }
+        if let env = getenv("SVCCONF_AUTHOR"), env.pointee != 0 { return String(cString: env) }
+        if let pw = getpwuid(geteuid()), let name = pw.pointee.pw_name { return String(cString: name) }
+        return "unknown"
+    }
+
+    /// The repository these flags describe.
+    func repository() throws -> ConfigRepository {
+        let store = try StoreLocator.open(storeURL)
+        let paths = keyFiles.isEmpty ? Keyring.pathsFromEnvironment() : keyFiles
+        return ConfigRepository(store: store, keyring: try Keyring.load(paths: paths), author: resolvedAuthor)
+    }
+}
+
+/// `SVC --env E [--variant V]`: which config a command works on.
+struct TargetOptions: ParsableArguments {
+    @Argument(help: ArgumentHelp("The service (e.g. access-boston).", valueName: "service"))
+    var service: String
+
+    @Option(name: .long, help: ArgumentHelp("The environment (e.g. staging, prod).", valueName: "env"))
+    var env: String
+
+    @Option(name: .long, help: ArgumentHelp("A variant inside the environment (e.g. dev).", valueName: "variant"))
+    var variant: String?
+
+    func address() throws -> ConfigAddress {
+        try ConfigAddress(service: service, env: env, variant: variant)
+    }
+}
+
+/// `--format` for commands whose output is a document.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case yaml, json, env
+}
+
+/// `--format` for tables and diffs.
+enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
