@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "SvcConf", targets: ["SvcConf"]),
         .library(name: "SvcConfCrypto", targets: ["SvcConfCrypto"]),
         .executable(name: "svcconf", targets: ["svcconf"]),
+        .executable(name: "svcconf-cli", targets: ["svcconf-cli"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -17,17 +18,21 @@ let package = Package(
         // libcrypto from the system (apt: libssl-dev). Only SvcConfCrypto imports it.
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "SvcConfCrypto", dependencies: ["COpenSSL"]),
-        .target(name: "SvcConf", dependencies: [
-            "SvcConfCrypto",
-            .product(name: "Yams", package: "Yams"),
-        ]),
-        .executableTarget(name: "svcconf", dependencies: [
-            "SvcConf",
+        // The core: sealed format, keys, stores, config model, diff. Foundation-free, so the container
+        // entrypoint that links it starts fast.
+        .target(name: "SvcConf", dependencies: ["SvcConfCrypto"]),
+        // YAML in and out (Yams, which brings Foundation): only the full CLI and the server link it.
+        .target(name: "SvcConfYAML", dependencies: ["SvcConf", .product(name: "Yams", package: "Yams")]),
+        // `svcconf`: a small launcher that runs `exec` itself and hands every other command to svcconf-cli.
+        .executableTarget(name: "svcconf", dependencies: ["SvcConf"]),
+        // `svcconf-cli`: every command, on swift-argument-parser.
+        .executableTarget(name: "svcconf-cli", dependencies: [
+            "SvcConf", "SvcConfYAML",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "svcconf-bench", dependencies: ["SvcConf", "SvcConfCrypto"], path: "Sources/svcconf-bench"),
         .testTarget(name: "SvcConfCryptoTests", dependencies: ["SvcConfCrypto"]),
-        .testTarget(name: "SvcConfTests", dependencies: ["SvcConf"]),
+        .testTarget(name: "SvcConfTests", dependencies: ["SvcConf", "SvcConfYAML"]),
         .testTarget(name: "SvcConfCLITests", dependencies: ["SvcConf"]),
     ],
     swiftLanguageModes: [.v6]

@@ -74,8 +74,18 @@ public enum HMACSHA256 {
     }
 }
 
-/// HKDF-SHA256 (RFC 5869, extract-then-expand) via OpenSSL's `EVP_PKEY_HKDF`.
+/// HKDF-SHA256 (RFC 5869, extract-then-expand) via OpenSSL 3's `EVP_KDF` API.
 public enum HKDF {
+    /// The HKDF implementation, fetched from the default provider once: the legacy `EVP_PKEY_HKDF`
+    /// path re-fetches a key manager on every call, which dominated container start-up.
+    nonisolated(unsafe) static let kdf: OpaquePointer? = EVP_KDF_fetch(nil, "HKDF", nil)
+
+    /// A parameter name with static storage: an `OSSL_PARAM` keeps the pointer, so a temporary
+    /// C string from a Swift literal would dangle.
+    private static func paramName(_ s: StaticString) -> UnsafePointer<CChar> {
+        UnsafeRawPointer(s.utf8Start).assumingMemoryBound(to: CChar.self)
+    }
+
     /// The largest output RFC 5869 allows for SHA-256: 255 × 32 = 8160 bytes.
     public static let maximumOutputByteCount = 255 * SHA256.byteCount
 
@@ -130,24 +140,30 @@ public enum HKDF {
         where count > Int(Int32.max) {
             throw CryptoError.invalidParameter("hkdf \(name) is too long (\(count) bytes)")
         }
-        guard let ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nil) else { throw backendFailure("EVP_PKEY_CTX_new_id(HKDF)") }
-        defer { EVP_PKEY_CTX_free(ctx) }
+        guard let kdf = HKDF.kdf, let ctx = EVP_KDF_CTX_new(kdf) else { throw backendFailure("EVP_KDF_CTX_new(HKDF)") }
+        defer { EVP_KDF_CTX_free(ctx) }
         do {
-            try check(EVP_PKEY_derive_init(ctx), "EVP_PKEY_derive_init")
-            try check(EVP_PKEY_CTX_set_hkdf_md(ctx, SHA256.digest), "EVP_PKEY_CTX_set_hkdf_md")
-            // Empty salt/info: skip the call. OpenSSL's default (no salt = HashLen zeros,
-            // no info) is exactly RFC 5869's meaning of an empty value.
-            if !salt.isEmpty {
-                try check(EVP_PKEY_CTX_set1_hkdf_salt(ctx, salt, Int32(salt.count)), "EVP_PKEY_CTX_set1_hkdf_salt")
+            // OSSL_PARAMs point at the caller's buffers for the duration of the call. An empty salt
+            // or info is left out: OpenSSL's default (HashLen zeros / nothing) is RFC 5869's meaning.
+            try salt.withUnsafeBytes { saltBytes in
+                try info.withUnsafeBytes { infoBytes in
+                    try "SHA256".withCString { digestName in
+                        var params: [OSSL_PARAM] = [
+                            OSSL_PARAM_construct_utf8_string(paramName("digest"), UnsafeMutablePointer(mutating: digestName), 0),
+                            OSSL_PARAM_construct_octet_string(paramName("key"), UnsafeMutableRawPointer(mutating: ikm.baseAddress ?? saltBytes.baseAddress), ikm.count),
+                        ]
+                        if !salt.isEmpty {
+                            params.append(OSSL_PARAM_construct_octet_string(paramName("salt"), UnsafeMutableRawPointer(mutating: saltBytes.baseAddress), salt.count))
+                        }
+                        if !info.isEmpty {
+                            params.append(OSSL_PARAM_construct_octet_string(paramName("info"), UnsafeMutableRawPointer(mutating: infoBytes.baseAddress), info.count))
+                        }
+                        params.append(OSSL_PARAM_construct_end())
+                        try check(EVP_KDF_derive(ctx, output.baseAddress!.assumingMemoryBound(to: UInt8.self), output.count, &params),
+                                  "EVP_KDF_derive(HKDF)")
+                    }
+                }
             }
-            try check(EVP_PKEY_CTX_set1_hkdf_key(ctx, bytePointer(ikm), Int32(ikm.count)), "EVP_PKEY_CTX_set1_hkdf_key")
-            if !info.isEmpty {
-                try check(EVP_PKEY_CTX_add1_hkdf_info(ctx, info, Int32(info.count)), "EVP_PKEY_CTX_add1_hkdf_info")
-            }
-            var length = output.count
-            try check(EVP_PKEY_derive(ctx, output.baseAddress?.assumingMemoryBound(to: UInt8.self), &length),
-                      "EVP_PKEY_derive")
-            guard length == output.count else { throw backendFailure("EVP_PKEY_derive (unexpected length)") }
         } catch {
             cleanse(output)
             throw error

@@ -158,7 +158,7 @@ func codecNodeDotenvParse(_ source: String) -> [String: String] {
 
     @Test func renderRefusesBadNamesAndValues() {
         for key in ["a-b", "1A", "A.B", "", "É", "A B"] {
-            codecExpectError("\(Dotenv.quotedName(key)) is not a valid environment variable name") {
+            codecExpectError("\(Names.quoted(key)) is not a valid environment variable name") {
                 _ = try Dotenv.render([key: .string(codecCanary)])
             }
         }

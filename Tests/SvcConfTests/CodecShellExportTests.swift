@@ -24,7 +24,7 @@ import Testing
 
     @Test func refusesBadNamesAndNulBytes() {
         for key in ["a-b", "9", "A.B", ""] {
-            codecExpectError("\(Dotenv.quotedName(key)) is not a valid environment variable name") {
+            codecExpectError("\(Names.quoted(key)) is not a valid environment variable name") {
                 _ = try ShellExport.render([key: .string(codecCanary)])
             }
         }

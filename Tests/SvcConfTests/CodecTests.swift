@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import SvcConf
+@testable import SvcConfYAML
 
 /// Planted in inputs whose parsing must fail: no error message may repeat it.
 let codecCanary = "hunter2-canary"

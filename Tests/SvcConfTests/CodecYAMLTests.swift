@@ -3,6 +3,7 @@ import Testing
 import Yams
 
 @testable import SvcConf
+@testable import SvcConfYAML
 
 @Suite struct CodecYAMLTests {
     func parse(_ text: String) throws -> ConfigValue { try YAMLCodec.parse(text, source: "c.yaml") }

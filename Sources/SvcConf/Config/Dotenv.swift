@@ -54,7 +54,7 @@ public enum Dotenv {
             guard let eq = rest.firstIndex(of: "=") else { throw fail("expected KEY=VALUE") }
             let key = text(trimBlanks(rest[..<eq]))
             guard isKeyName(key) else { throw fail("invalid key name") }
-            guard seen.insert(key).inserted else { throw fail("duplicate key \(quotedName(key))") }
+            guard seen.insert(key).inserted else { throw fail("duplicate key \(Names.quoted(key))") }
             let raw = rest[(eq + 1)...].drop(while: isBlank)
 
             let value: String
@@ -146,22 +146,15 @@ public enum Dotenv {
         default: text = JSON.canonicalString(value)
         }
         guard !text.utf8.contains(0) else {
-            throw SvcConfError.invalidInput("the value of \(quotedName(key)) contains a nul byte")
+            throw SvcConfError.invalidInput("the value of \(Names.quoted(key)) contains a nul byte")
         }
         return text
-    }
-
-    /// A key name as a JSON string literal, safe to put into a message.
-    static func quotedName(_ key: String) -> String {
-        var out: [UInt8] = []
-        JSON.writeString(key, into: &out)
-        return String(decoding: out, as: UTF8.self)
     }
 
     // MARK: - Private
 
     private static func invalidName(_ key: String) -> SvcConfError {
-        .invalidInput("\(quotedName(key)) is not a valid environment variable name",
+        .invalidInput("\(Names.quoted(key)) is not a valid environment variable name",
                       hint: "names must match ^[A-Za-z_][A-Za-z0-9_]*$")
     }
 
@@ -269,7 +262,7 @@ public enum Dotenv {
         if literalSafe && !utf8.contains(0x27) { return "'" + s + "'" }
         if literalSafe && !utf8.contains(0x60) { return "`" + s + "`" }
         throw SvcConfError.invalidInput(
-            "the value of \(quotedName(key)) cannot be written as dotenv: "
+            "the value of \(Names.quoted(key)) cannot be written as dotenv: "
                 + "no quoting style that node's dotenv reads represents it exactly",
             hint: "use --format yaml or --format json")
     }

@@ -88,23 +88,39 @@ public struct ConfigRepository: Sendable {
 
     /// Opens `version` (default: the latest) of `address`.
     public func open(_ address: ConfigAddress, version: Int64? = nil) async throws -> OpenedVersion {
-        let n: Int64
-        if let version {
-            guard version >= 1 else { throw SvcConfError(.usage, "version numbers start at 1") }
-            n = version
-        } else {
-            guard let latest = try await store.latestVersion(of: address) else {
-                throw SvcConfError(.notFound, "\(address) has no versions in \(store.url)",
-                                   hint: "create one with `svcconf set \(address.service) --env \(address.env) KEY=VALUE`")
-            }
-            n = latest
-        }
+        if let opened = try openLocally(address, version: version) { return opened }
+        let latest = version == nil ? try await store.latestVersion(of: address) : nil
+        let n = try resolve(version, address, latest: latest)
         let bytes = try await store.read(address, version: n)
-        let identities = keyring.localKeys.isEmpty ? keyring.identities(policy: try? await store.latestPolicy()?.policy)
-                                                   : keyring.localKeys
+        let identities = keyring.identities(policy: try? await store.latestPolicy()?.policy)
         let (parsed, payload) = try await Envelope.open(bytes, address: address, version: n, identities: identities)
         return OpenedVersion(info: VersionInfo(header: parsed.header, address: address, bytes: bytes),
                              config: payload.config, fingerprintKey: payload.fingerprintKey)
+    }
+
+    /// Opens `version` (default: the latest) of `address` without suspending when the store and keys
+    /// are local (a file store): the container-start path, which needs no concurrency runtime.
+    /// Returns nil when the store needs network I/O; use ``open(_:version:)`` then.
+    public func openLocally(_ address: ConfigAddress, version: Int64? = nil) throws -> OpenedVersion? {
+        guard let fs = store as? FileStore else { return nil }
+        let n = try resolve(version, address, latest: try fs.versionNumbersNow(of: address).last)
+        let bytes = try fs.readNow(address, version: n)
+        let keys = keyring.localKeys.isEmpty ? keyring.openingKeys(policy: try? fs.latestPolicyNow()?.policy) : keyring.localKeys
+        let (parsed, payload) = try Envelope.openLocally(bytes, address: address, version: n, keys: keys)
+        return OpenedVersion(info: VersionInfo(header: parsed.header, address: address, bytes: bytes),
+                             config: payload.config, fingerprintKey: payload.fingerprintKey)
+    }
+
+    func resolve(_ version: Int64?, _ address: ConfigAddress, latest: Int64?) throws(SvcConfError) -> Int64 {
+        if let version {
+            guard version >= 1 else { throw SvcConfError(.usage, "version numbers start at 1") }
+            return version
+        }
+        guard let latest else {
+            throw SvcConfError(.notFound, "\(address) has no versions in \(store.url)",
+                               hint: "create one with `svcconf set \(address.service) --env \(address.env) KEY=VALUE`")
+        }
+        return latest
     }
 
     /// The facts of one version, from its header (no key needed, not authenticated).

@@ -52,19 +52,36 @@ public enum Envelope {
         let parsed = try SealedCodec.parse(bytes)
         try checkLabel(parsed.header, address: address, version: version)
         let ctx = WrapContext(service: address.service, env: address.env)
-        var dataKey: SymmetricKey?
-        search: for stanza in parsed.header.recipients {
+        for stanza in parsed.header.recipients {
             for id in identities {
-                if let k = try await id.unwrap(stanza, for: ctx) { dataKey = k; break search }
+                if let k = try await id.unwrap(stanza, for: ctx) {
+                    return (parsed, try decrypt(parsed, dataKey: k, address: address, version: version))
+                }
             }
         }
-        guard let dataKey else {
-            throw SvcConfError(.keyUnavailable, "no key opens version \(version) of \(address)",
-                               hint: "it is sealed to " + describeRecipients(parsed.header.recipients)
-                                   + (identities.isEmpty ? "; no key was given (--key-file or SVCCONF_KEY_FILE)"
-                                      : "; tried " + identities.map(\.label).joined(separator: ", ")))
+        throw noKey(parsed, address: address, version: version, tried: identities.map(\.label))
+    }
+
+    /// The same with local keys only, without suspending: the container-start fast path.
+    static func openLocally(_ bytes: [UInt8], address: ConfigAddress, version: Int64,
+                            keys: [LocalKey]) throws -> (SealedCodec.Parsed, Payload) {
+        let parsed = try SealedCodec.parse(bytes)
+        try checkLabel(parsed.header, address: address, version: version)
+        let ctx = WrapContext(service: address.service, env: address.env)
+        for stanza in parsed.header.recipients {
+            for key in keys {
+                if let k = try key.unwrapSync(stanza, for: ctx) {
+                    return (parsed, try decrypt(parsed, dataKey: k, address: address, version: version))
+                }
+            }
         }
-        return (parsed, try decrypt(parsed, dataKey: dataKey, address: address, version: version))
+        throw noKey(parsed, address: address, version: version, tried: keys.map(\.label))
+    }
+
+    static func noKey(_ parsed: SealedCodec.Parsed, address: ConfigAddress, version: Int64, tried: [String]) -> SvcConfError {
+        SvcConfError(.keyUnavailable, "no key opens version \(version) of \(address)",
+                     hint: "it is sealed to " + describeRecipients(parsed.header.recipients)
+                         + (tried.isEmpty ? "; no key was given (--key-file or SVCCONF_KEY_FILE)" : "; tried " + tried.joined(separator: ", ")))
     }
 
     static func decrypt(_ parsed: SealedCodec.Parsed, dataKey: SymmetricKey, address: ConfigAddress, version: Int64) throws -> Payload {

@@ -34,10 +34,15 @@ public struct Keyring: Sendable {
 
     /// Identities for opening: the explicit keys, or else the policy's local keys that can be loaded.
     func identities(policy: StorePolicy?) -> [any Identity] {
+        openingKeys(policy: policy)
+    }
+
+    /// The local keys for opening: the explicit keys, or else the policy's local keys that can be loaded.
+    func openingKeys(policy: StorePolicy?) -> [LocalKey] {
         if !localKeys.isEmpty { return localKeys }
         guard let policy else { return [] }
         var seen = Set<String>()
-        var out: [any Identity] = []
+        var out: [LocalKey] = []
         for rule in policy.rules {
             for ref in rule.recipients where ref.uri.hasPrefix("local:") {
                 guard let id = ref.keyId, !seen.contains(id), let k = try? LocalKey(path: String(ref.uri.dropFirst(6))),

@@ -33,6 +33,11 @@ public struct FileStore: ConfigStore {
     }
 
     public func latestPolicy() async throws -> (number: Int64, policy: StorePolicy)? {
+        try latestPolicyNow()
+    }
+
+    /// ``latestPolicy()`` without suspending.
+    func latestPolicyNow() throws(SvcConfError) -> (number: Int64, policy: StorePolicy)? {
         if try LocalFS.info(path) == nil { return nil }
         try checkRoot()
         guard let names = try LocalFS.list("\(path)/policy") else { return nil }
@@ -53,6 +58,11 @@ public struct FileStore: ConfigStore {
     }
 
     public func versionNumbers(of address: ConfigAddress) async throws -> [Int64] {
+        try versionNumbersNow(of: address)
+    }
+
+    /// ``versionNumbers(of:)`` without suspending.
+    func versionNumbersNow(of address: ConfigAddress) throws(SvcConfError) -> [Int64] {
         try checkRoot()
         guard let names = try LocalFS.list(dir(address)) else { return [] }
         return names.compactMap { VersionName.parse($0, suffix: ".sealed") }.sorted()
@@ -63,6 +73,11 @@ public struct FileStore: ConfigStore {
     }
 
     public func read(_ address: ConfigAddress, version: Int64) async throws -> [UInt8] {
+        try readNow(address, version: version)
+    }
+
+    /// ``read(_:version:)`` without suspending.
+    func readNow(_ address: ConfigAddress, version: Int64) throws(SvcConfError) -> [UInt8] {
         try checkRoot()
         let file = "\(dir(address))/\(VersionName.name(version, suffix: ".sealed"))"
         guard try LocalFS.info(file) != nil else {

@@ -32,6 +32,17 @@ public enum Names {
         }
     }
 
+    /// A key or file name quoted for a message: a JSON string literal, cut to 64 bytes. Key names are
+    /// not secret, but they come from input, so they are escaped and bounded.
+    public static func quoted(_ key: String) -> String {
+        var cut = Substring(key)
+        while cut.utf8.count > 64 { cut = cut.dropLast() }
+        var out: [UInt8] = []
+        JSON.writeString(String(cut), into: &out)
+        if cut.count < key.count { out.insert(contentsOf: Array("…".utf8), at: out.count - 1) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// True when `key` can be an environment variable name: `^[A-Za-z_][A-Za-z0-9_]*$`.
     public static func isEnvironmentName(_ key: String) -> Bool {
         let u = Array(key.utf8)

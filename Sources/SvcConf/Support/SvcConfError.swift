@@ -49,8 +49,12 @@ public struct SvcConfError: Error, Sendable, CustomStringConvertible, Equatable 
     /// The message.
     public var description: String { message }
 
-    static func usage(_ m: String, hint: String? = nil) -> SvcConfError { .init(.usage, m, hint: hint) }
-    static func notFound(_ m: String, hint: String? = nil) -> SvcConfError { .init(.notFound, m, hint: hint) }
-    static func invalidInput(_ m: String, hint: String? = nil) -> SvcConfError { .init(.invalidInput, m, hint: hint) }
-    static func tampered(_ m: String, hint: String? = nil) -> SvcConfError { .init(.tampered, m, hint: hint) }
+    /// A `.usage` error.
+    public static func usage(_ m: String, hint: String? = nil) -> SvcConfError { .init(.usage, m, hint: hint) }
+    /// A `.notFound` error.
+    public static func notFound(_ m: String, hint: String? = nil) -> SvcConfError { .init(.notFound, m, hint: hint) }
+    /// An `.invalidInput` error.
+    public static func invalidInput(_ m: String, hint: String? = nil) -> SvcConfError { .init(.invalidInput, m, hint: hint) }
+    /// A `.tampered` error.
+    public static func tampered(_ m: String, hint: String? = nil) -> SvcConfError { .init(.tampered, m, hint: hint) }
 }

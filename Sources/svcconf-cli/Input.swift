@@ -29,14 +29,10 @@ enum Assignment {
 
     static func checkKey(_ key: String) throws {
         guard Names.isEnvironmentName(key) else {
-            throw SvcConfError(.usage, "invalid key \(shown(key))", hint: "keys become environment variables: letters, digits and '_', not starting with a digit")
+            throw SvcConfError(.usage, "invalid key \(Names.quoted(key))", hint: "keys become environment variables: letters, digits and '_', not starting with a digit")
         }
     }
 
-    /// A key name for messages (names are not secret, but keep them short and printable).
-    static func shown(_ key: String) -> String {
-        key.utf8.count <= 64 && key.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7F }) ? "\"\(key)\"" : "(\(key.utf8.count) bytes)"
-    }
 }
 
 /// Secret values from stdin: a no-echo prompt on a terminal; otherwise all of stdin for one key

@@ -1,5 +1,6 @@
 import ArgumentParser
 import SvcConf
+import SvcConfYAML
 
 struct SetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -103,12 +104,12 @@ struct UnsetCommand: AsyncParsableCommand {
                                            message: message.isEmpty ? "unset " + (keys + files).joined(separator: ", ") : message) { config in
             for k in keys {
                 guard config.values.removeValue(forKey: k) != nil else {
-                    throw SvcConfError(.notFound, "\(address) has no key \(Assignment.shown(k))")
+                    throw SvcConfError(.notFound, "\(address) has no key \(Names.quoted(k))")
                 }
             }
             for f in files {
                 guard config.files.removeValue(forKey: f) != nil else {
-                    throw SvcConfError(.notFound, "\(address) has no file \(Assignment.shown(f))")
+                    throw SvcConfError(.notFound, "\(address) has no file \(Names.quoted(f))")
                 }
             }
         }

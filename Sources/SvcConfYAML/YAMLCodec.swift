@@ -1,3 +1,4 @@
+import SvcConf
 import Yams
 
 /// Reads YAML 1.2 (core schema) into a ``ConfigValue`` and writes a ``ConfigValue`` as block-style YAML.
@@ -130,7 +131,7 @@ public enum YAMLCodec {
             return .invalidInput("\(source): line \(line), column \(column): \(problem)")
         case .duplicatedKeysInMapping(let duplicates, let context):
             return .invalidInput(
-                "\(source): line \(context.mark.line): duplicate key \(Dotenv.quotedName(duplicates.first ?? ""))")
+                "\(source): line \(context.mark.line): duplicate key \(Names.quoted(duplicates.first ?? ""))")
         default:
             return .invalidInput("\(source): cannot read the yaml")
         }
@@ -174,7 +175,7 @@ public enum YAMLCodec {
                         throw fail(keyNode, "merge keys (<<) are not supported")
                     }
                     guard object[key.string] == nil else {
-                        throw fail(keyNode, "duplicate key \(Dotenv.quotedName(key.string))")
+                        throw fail(keyNode, "duplicate key \(Names.quoted(key.string))")
                     }
                     object[key.string] = try value(valueNode, depth: depth + 1)
                 }

@@ -53,6 +53,6 @@ struct DiffCommand: AsyncParsableCommand {
         case .text: Terminal.out(result.diff.renderText(oldLabel: result.oldLabel, newLabel: result.newLabel))
         case .json: Terminal.out(JSON.pretty(result.diff.jsonValue(old: result.oldRef, new: result.newRef)))
         }
-        if !result.diff.isEmpty { throw ExitCode(ExitCodes.differences) }
+        if !result.diff.isEmpty { throw ExitCode(ExitStatus.differences) }
     }
 }

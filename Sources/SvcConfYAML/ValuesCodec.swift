@@ -1,3 +1,4 @@
+import SvcConf
 /// The one place the CLI turns value files into config values and back, in every ``ConfigFormat``.
 public enum ValuesCodec {
     /// Reads the top-level values of a config from a file's bytes.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import SvcConf
+import SvcConfYAML
 
 struct ShowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -78,13 +79,13 @@ struct GetCommand: AsyncParsableCommand {
         let opened = try await global.repository().open(address, version: version)
         if let file {
             guard let bytes = opened.config.files[file] else {
-                throw SvcConfError(.notFound, "\(address) version \(opened.info.version) has no file \(Assignment.shown(file))")
+                throw SvcConfError(.notFound, "\(address) version \(opened.info.version) has no file \(Names.quoted(file))")
             }
             Terminal.outRaw(bytes)
             return
         }
         guard let key, let v = opened.config.values[key] else {
-            throw SvcConfError(.notFound, "\(address) version \(opened.info.version) has no key \(Assignment.shown(key ?? ""))")
+            throw SvcConfError(.notFound, "\(address) version \(opened.info.version) has no key \(Names.quoted(key ?? ""))")
         }
         if case .string(let s) = v { Terminal.out(s) } else { Terminal.out(JSON.canonicalString(v)) }
     }

@@ -15,8 +15,6 @@ enum Terminal {
 
     static func outRaw(_ bytes: [UInt8]) { writeAll(1, bytes) }
 
-    static func error(_ s: String) { writeAll(2, Array("svcconf: error: \(s)\n".utf8)) }
-    static func hint(_ s: String) { writeAll(2, Array("svcconf: hint: \(s)\n".utf8)) }
     static func note(_ s: String) { writeAll(2, Array("svcconf: \(s)\n".utf8)) }
 
     static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {

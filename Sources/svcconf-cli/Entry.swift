@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import ArgumentParser
+import SvcConf
 
 /// Entry point: parse, run, and map any failure to one `svcconf: error:` line and its exit code.
 @main
@@ -16,7 +17,7 @@ enum Entry {
             } else {
                 try command.run()
             }
-            exit(ExitCodes.success)
+            exit(ExitStatus.success)
         } catch let code as ExitCode {
             exit(code.rawValue)
         } catch {
