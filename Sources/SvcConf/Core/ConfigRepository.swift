@@ -38,36 +38,47 @@ public struct ConfigRepository: Sendable {
         public let generated: [(path: String, keyId: String)]
     }
 
-    /// Creates the store's policy: one rule `*/*` sealing for `recipients` (`local:PATH`, `kms:KEY`).
-    /// A `local:PATH` that does not exist is generated (mode 0600). Fails with `.conflict` when the
-    /// store already has a policy.
-    public func initialize(recipients: [String]) async throws -> InitResult {
+    /// Creates the store's policy: a rule `*/*` sealing for `recipients`, plus one rule per entry of
+    /// `rules` (`MATCH` → recipients, e.g. `*/prod` → a separate prod key). A `local:PATH` that does
+    /// not exist is generated (mode 0600). Fails with `.conflict` when the store already has a policy.
+    public func initialize(recipients: [String], rules extra: [(match: String, recipients: [String])] = []) async throws -> InitResult {
         if let existing = try await store.latestPolicy() {
             throw SvcConfError(.conflict, "store \(store.url) is already initialized (policy \(existing.number))",
                                hint: "use `svcconf recipients` to change who can open it")
         }
-        let specs = recipients.isEmpty ? ["local:" + Keyring.defaultKeyPath()] : recipients
-        var refs: [StorePolicy.RecipientRef] = []
         var generated: [(String, String)] = []
-        for spec in specs {
-            if spec.hasPrefix("local:") {
-                let path = String(spec.dropFirst(6))
-                guard !path.isEmpty else { throw SvcConfError(.usage, "recipient \"local:\" needs a path") }
-                let key: LocalKey
-                if try LocalFS.info(LocalKey.expand(path)) != nil {
-                    key = try LocalKey(path: path)
+        func refs(_ specs: [String]) throws -> [StorePolicy.RecipientRef] {
+            var out: [StorePolicy.RecipientRef] = []
+            for spec in specs {
+                if spec.hasPrefix("local:") {
+                    let path = String(spec.dropFirst(6))
+                    guard !path.isEmpty else { throw SvcConfError(.usage, "recipient \"local:\" needs a path") }
+                    let key: LocalKey
+                    if try LocalFS.info(LocalKey.expand(path)) != nil {
+                        key = try LocalKey(path: path)
+                    } else {
+                        key = try LocalKey.generate(at: path, now: clock())
+                        generated.append((path, key.keyId))
+                    }
+                    out.append(.init(uri: spec, keyId: key.keyId))
+                } else if spec.hasPrefix("kms:"), spec.count > 4 {
+                    out.append(.init(uri: spec))
                 } else {
-                    key = try LocalKey.generate(at: path, now: clock())
-                    generated.append((path, key.keyId))
+                    throw SvcConfError(.usage, "invalid recipient \(Names.quoted(spec))", hint: "recipients are local:PATH or kms:KEY")
                 }
-                refs.append(.init(uri: spec, keyId: key.keyId))
-            } else if spec.hasPrefix("kms:"), spec.count > 4 {
-                refs.append(.init(uri: spec))
-            } else {
-                throw SvcConfError(.usage, "invalid recipient \"\(spec)\"", hint: "recipients are local:PATH or kms:KEY")
             }
+            return out
         }
-        let policy = StorePolicy(rules: [.init(match: "*/*", recipients: refs)])
+        var rules = [StorePolicy.Rule(match: "*/*", recipients: try refs(recipients.isEmpty && extra.isEmpty ? ["local:" + Keyring.defaultKeyPath()] : recipients))]
+        if rules[0].recipients.isEmpty { rules.removeAll() }
+        for (match, specs) in extra {
+            guard StorePolicy.isValidPattern(match) else {
+                throw SvcConfError(.usage, "invalid rule match \(Names.quoted(match))", hint: "a match is SERVICE/ENV, each a name or a pattern with *, e.g. */prod")
+            }
+            guard !rules.contains(where: { $0.match == match }) else { throw SvcConfError(.usage, "two rules for \(match)") }
+            rules.append(.init(match: match, recipients: try refs(specs)))
+        }
+        let policy = StorePolicy(rules: rules)
         try await store.createPolicy(policy, number: 1)
         return InitResult(policy: policy, generated: generated)
     }

@@ -140,7 +140,8 @@ public struct StorePolicy: Sendable, Equatable {
             var out: [RecipientRef] = []
             for ref in refs {
                 guard case .object(let fo) = ref, case .string(let uri)? = fo["uri"],
-                      Set(fo.keys).isSubset(of: ["uri", "keyId"]), uri.hasPrefix("local:") || uri.hasPrefix("kms:")
+                      Set(fo.keys).isSubset(of: ["uri", "keyId"]),
+                      (uri.hasPrefix("local:") && uri.utf8.count > 6) || (uri.hasPrefix("kms:") && uri.utf8.count > 4)
                 else { throw bad("rule \"\(m)\" has an invalid recipient") }
                 var keyId: String?
                 if let k = fo["keyId"] {
