@@ -69,15 +69,14 @@ public enum ConfigNumber: Sendable, CustomStringConvertible {
         case .double(let d): return d.isFinite && d.rounded(.towardZero) == d
         }
     }
-    /// The canonical text: integers as digits; doubles as the shortest round-tripping form,
-    /// integral doubles within ±2^53 written without a fraction.
+    /// The canonical text: integers as digits; doubles as the shortest round-tripping form, except
+    /// that integral doubles in the Int64 range are written as integers, so values that compare equal
+    /// (`1e18 == 1000000000000000000`) always have the same text (docs/sealed-format.md §5).
     public var description: String {
         switch self {
         case .int(let i): return String(i)
         case .double(let d):
-            if d.rounded(.towardZero) == d && abs(d) < 9_007_199_254_740_992 {
-                return String(Int64(d))
-            }
+            if let i = Int64(exactly: d) { return String(i) }
             return d.description
         }
     }

@@ -103,8 +103,10 @@ public struct ConfigRepository: Sendable {
         let latest = version == nil ? try await store.latestVersion(of: address) : nil
         let n = try resolve(version, address, latest: latest)
         let bytes = try await store.read(address, version: n)
-        let identities = keyring.identities(policy: try? await store.latestPolicy()?.policy)
-        let (parsed, payload) = try await Envelope.open(bytes, address: address, version: n, identities: identities)
+        let (identities, refused) = keyring.identities(policy: try? await store.latestPolicy()?.policy)
+        let (parsed, payload) = try await Self.explainingRefusedKeys(refused) {
+            try await Envelope.open(bytes, address: address, version: n, identities: identities)
+        }
         return OpenedVersion(info: VersionInfo(header: parsed.header, address: address, bytes: bytes),
                              config: payload.config, fingerprintKey: payload.fingerprintKey)
     }
@@ -116,10 +118,25 @@ public struct ConfigRepository: Sendable {
         guard let fs = store as? FileStore else { return nil }
         let n = try resolve(version, address, latest: try fs.versionNumbersNow(of: address).last)
         let bytes = try fs.readNow(address, version: n)
-        let keys = keyring.localKeys.isEmpty ? keyring.openingKeys(policy: try? fs.latestPolicyNow()?.policy) : keyring.localKeys
-        let (parsed, payload) = try Envelope.openLocally(bytes, address: address, version: n, keys: keys)
+        let (keys, refused) = keyring.openingKeys(policy: keyring.localKeys.isEmpty ? try? fs.latestPolicyNow()?.policy : nil)
+        let (parsed, payload): (SealedCodec.Parsed, Payload)
+        do {
+            (parsed, payload) = try Envelope.openLocally(bytes, address: address, version: n, keys: keys)
+        } catch let e as SvcConfError where e.kind == .keyUnavailable && !refused.isEmpty {
+            throw refused[0]
+        }
         return OpenedVersion(info: VersionInfo(header: parsed.header, address: address, bytes: bytes),
                              config: payload.config, fingerprintKey: payload.fingerprintKey)
+    }
+
+    /// When no key opens a version and a key file at a policy path was refused, that refusal (with
+    /// its `chmod 600` hint) is the better error.
+    static func explainingRefusedKeys<T>(_ refused: [SvcConfError], _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let e as SvcConfError where e.kind == .keyUnavailable && !refused.isEmpty {
+            throw refused[0]
+        }
     }
 
     func resolve(_ version: Int64?, _ address: ConfigAddress, latest: Int64?) throws(SvcConfError) -> Int64 {

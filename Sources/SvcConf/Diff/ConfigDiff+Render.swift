@@ -7,9 +7,9 @@ extension ConfigDiff {
             let sign = e.change == .added ? "+" : (e.change == .removed ? "-" : "~")
             let name = e.isFile ? "file \(e.path[0])" : ConfigDiff.display(e.path)
             switch e.change {
-            case .added: out += "\(sign) \(name): \(ConfigDiff.text(e.new!))\n"
-            case .removed: out += "\(sign) \(name): \(ConfigDiff.text(e.old!))\n"
-            case .changed: out += "\(sign) \(name): \(ConfigDiff.text(e.old!)) -> \(ConfigDiff.text(e.new!))\n"
+            case .added: out += "\(sign) \(name): \(ConfigDiff.text(e.new!, secret: e.secret))\n"
+            case .removed: out += "\(sign) \(name): \(ConfigDiff.text(e.old!, secret: e.secret))\n"
+            case .changed: out += "\(sign) \(name): \(ConfigDiff.text(e.old!, secret: e.secret)) -> \(ConfigDiff.text(e.new!, secret: e.secret))\n"
             }
         }
         let n = { (c: Change) in entries.filter { $0.change == c }.count }
@@ -19,25 +19,27 @@ extension ConfigDiff {
         return out + "\n"
     }
 
-    static func text(_ s: Shown) -> String {
+    /// One side as text. `secret` is the entry's secrecy: a non-secret file without displayable text
+    /// (binary, long, multi-line) is a plain `<file, ...>`, not a secret one.
+    static func text(_ s: Shown, secret: Bool) -> String {
         switch s {
         case .value(let v): return JSON.canonicalString(v)
         case .secret(let fp): return "<secret \(fp)>"
         case .file(let n, let fp, let text):
             if let text, text.utf8.count <= 80, !text.contains("\n") { return "\(JSON.canonicalString(.string(text))) (\(n) bytes, \(fp))" }
-            return "<\(text == nil ? "secret " : "")file, \(n) bytes, \(fp)>"
+            return "<\(secret ? "secret " : "")file, \(n) bytes, \(fp)>"
         }
     }
 
     /// The diff as a JSON document for tools (`diff --format json`).
     public func jsonValue(old: ConfigValue, new: ConfigValue) -> ConfigValue {
-        func shown(_ s: Shown?) -> ConfigValue {
+        func shown(_ s: Shown?, secret: Bool) -> ConfigValue {
             guard let s else { return .null }
             switch s {
             case .value(let v): return .object(["value": v])
             case .secret(let fp): return .object(["secret": true, "fingerprint": .string(fp)])
             case .file(let n, let fp, let text):
-                var o: [String: ConfigValue] = ["bytes": .int(Int64(n)), "fingerprint": .string(fp), "secret": .bool(text == nil)]
+                var o: [String: ConfigValue] = ["bytes": .int(Int64(n)), "fingerprint": .string(fp), "secret": .bool(secret)]
                 if let text { o["text"] = .string(text) }
                 return .object(o)
             }
@@ -51,7 +53,7 @@ extension ConfigDiff {
                     "kind": .string(e.isFile ? "file" : "value"),
                     "change": .string(e.change.rawValue),
                     "secret": .bool(e.secret),
-                    "old": shown(e.old), "new": shown(e.new),
+                    "old": shown(e.old, secret: e.secret), "new": shown(e.new, secret: e.secret),
                 ])
             }),
             "unchangedCount": .int(Int64(unchangedCount)),

@@ -43,8 +43,10 @@ public struct Redactor: Sendable {
 
     /// How a file is shown: its text when not secret and valid UTF-8, otherwise a placeholder.
     public func redactFile(_ name: String, _ bytes: [UInt8]) -> ConfigValue {
-        if !secrecy.isSecret(file: name), let s = String(validating: bytes, as: UTF8.self) { return .string(s) }
-        return .string(placeholder(file: bytes))
+        guard !secrecy.isSecret(file: name) else { return .string(placeholder(file: bytes)) }
+        if let s = String(validating: bytes, as: UTF8.self) { return .string(s) }
+        // Not secret, just not text: say so without calling it secret.
+        return .string("<file, \(bytes.count) bytes, \(fingerprinter.fingerprint(file: bytes))>")
     }
 
     /// The redacted document `{"values": ..., "files": ...}` that `show` prints.

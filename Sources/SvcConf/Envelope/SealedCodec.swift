@@ -63,13 +63,15 @@ public enum SealedCodec {
         }
         let first = String(decoding: bytes[0..<nl1], as: UTF8.self)
         guard first == magic else {
-            // Only a plausible format id (`v` + digits) is named: anything else (a CRLF-mangled line,
-            // control characters) is not echoed and does not suggest upgrading.
-            let id = first.utf8.dropFirst(15)
-            if first.hasPrefix("svcconf-sealed/"), (2...10).contains(id.count), id.first == 0x76,
-               id.dropFirst().allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
-                throw SvcConfError(.tampered, "unknown sealed format version \"\(first.dropFirst(15))\"",
-                                   hint: "this version was written by a newer svcconf; upgrade to open it")
+            if first.hasPrefix("svcconf-sealed/") {
+                // Only a plausible format id (`v` + digits) is named and suggests upgrading; anything
+                // else (a CRLF-mangled line, control characters) is not echoed.
+                let id = first.utf8.dropFirst(15)
+                if (2...10).contains(id.count), id.first == 0x76, id.dropFirst().allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+                    throw SvcConfError(.tampered, "unknown sealed format version \"\(first.dropFirst(15))\"",
+                                       hint: "this version was written by a newer svcconf; upgrade to open it")
+                }
+                throw .tampered("unknown sealed format version (the format line is malformed)")
             }
             throw .tampered("not a sealed svcconf version (bad format line)")
         }

@@ -33,25 +33,35 @@ public struct Keyring: Sendable {
     }
 
     /// Identities for opening: the explicit keys, or else the policy's local keys that can be loaded.
-    func identities(policy: StorePolicy?) -> [any Identity] {
-        openingKeys(policy: policy)
+    func identities(policy: StorePolicy?) -> (identities: [any Identity], refused: [SvcConfError]) {
+        let (keys, refused) = openingKeys(policy: policy)
+        return (keys, refused)
     }
 
-    /// The local keys for opening: the explicit keys, or else the policy's local keys that can be loaded.
-    func openingKeys(policy: StorePolicy?) -> [LocalKey] {
-        if !localKeys.isEmpty { return localKeys }
-        guard let policy else { return [] }
+    /// The local keys for opening: the explicit keys, or else the policy's local keys that can be
+    /// loaded, plus why each key file that exists at a policy path was refused (too open, malformed),
+    /// so a failure to open can say so instead of "no key".
+    func openingKeys(policy: StorePolicy?) -> (keys: [LocalKey], refused: [SvcConfError]) {
+        if !localKeys.isEmpty { return (localKeys, []) }
+        guard let policy else { return ([], []) }
         var seen = Set<String>()
         var out: [LocalKey] = []
+        var refused: [SvcConfError] = []
         for rule in policy.rules {
             for ref in rule.recipients where ref.uri.hasPrefix("local:") {
-                guard let id = ref.keyId, !seen.contains(id), let k = try? LocalKey(path: String(ref.uri.dropFirst(6))),
-                      k.keyId == id else { continue }
+                guard let id = ref.keyId, !seen.contains(id) else { continue }
                 seen.insert(id)
-                out.append(k)
+                let path = String(ref.uri.dropFirst(6))
+                guard (try? LocalFS.info(LocalKey.expand(path))) ?? nil != nil else { continue }
+                do {
+                    let k = try LocalKey(path: path)
+                    if k.keyId == id { out.append(k) }
+                } catch {
+                    refused.append(error)
+                }
             }
         }
-        return out
+        return (out, refused)
     }
 
     /// The recipient that seals for `ref`: a local key with the ref's key id (given explicitly, or
@@ -60,7 +70,11 @@ public struct Keyring: Sendable {
         if ref.uri.hasPrefix("local:") {
             if let k = localKeys.first(where: { $0.keyId == ref.keyId }) { return k }
             let path = String(ref.uri.dropFirst(6))
-            if let k = try? LocalKey(path: path), k.keyId == ref.keyId { return k }
+            // A key file that is there but refused (mode 0644, malformed) says why, with its hint.
+            if (try? LocalFS.info(LocalKey.expand(path))) != nil {
+                let k = try LocalKey(path: path)
+                if k.keyId == ref.keyId { return k }
+            }
             throw SvcConfError(.keyUnavailable,
                                "the store policy seals \(address) for local key \(ref.keyId ?? "?") (\(ref.uri)), which is not among the given keys",
                                hint: "pass that key with --key-file or SVCCONF_KEY_FILE")
