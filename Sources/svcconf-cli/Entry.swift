@@ -10,6 +10,7 @@ import SvcConf
 @main
 enum Entry {
     static func main() async {
+        ProcessHardening.apply()
         do {
             var command = try Root.parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

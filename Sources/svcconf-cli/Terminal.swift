@@ -17,14 +17,7 @@ enum Terminal {
 
     static func note(_ s: String) { writeAll(2, Array("svcconf: \(s)\n".utf8)) }
 
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
-        var off = 0
-        while off < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, bytes.count - off) }
-            if n < 0 { if errno == EINTR { continue }; return }
-            off += n
-        }
-    }
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) { ProcessHardening.writeAll(fd: fd, bytes) }
 
     static var stdinIsTerminal: Bool { isatty(0) == 1 }
 

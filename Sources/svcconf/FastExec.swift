@@ -18,15 +18,7 @@ enum FastExec {
                                                           envFile: r.envFile, filesDir: r.filesDir))
     }
 
-    static func writeStderr(_ s: String) {
-        let bytes = Array(s.utf8)
-        var off = 0
-        while off < bytes.count {
-            let n = bytes.withUnsafeBytes { write(2, $0.baseAddress! + off, bytes.count - off) }
-            if n <= 0 { return }
-            off += n
-        }
-    }
+    static func writeStderr(_ s: String) { ProcessHardening.writeAll(fd: 2, Array(s.utf8)) }
 }
 
 /// Hands a command line to svcconf-cli (next to this binary, or `$SVCCONF_CLI`).

@@ -14,6 +14,7 @@ import SvcConf
 // is handed unchanged to `svcconf-cli`, installed next to this binary, which owns all of the CLI's
 // semantics and messages.
 
+ProcessHardening.apply()
 let argv = CommandLine.arguments
 if argv.count > 2, argv[1] == "exec", let request = ExecArguments.parse(Array(argv.dropFirst(2))) {
     do {
