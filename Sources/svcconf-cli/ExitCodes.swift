@@ -14,6 +14,10 @@ enum ExitCodes {
             Terminal.out(Root.fullMessage(for: error))
             return ExitStatus.success
         }
+        guard code == .validationFailure else {
+            // Not a usage error and not one of ours (e.g. a crypto backend failure): a bug.
+            return report(SvcConfError(.internal, "unexpected failure: \(String(describing: error).prefix(200))"))
+        }
         // An ArgumentParser usage error: its message is one line plus a usage block.
         let message = Root.message(for: error)
         let first = message.split(separator: "\n").first.map(String.init) ?? message

@@ -1,7 +1,9 @@
 /// The exec command line, for the subset of spellings this launcher accepts on its own:
 /// `SERVICE --env E [--variant V] [--store URL] [--key-file PATH]... [--author NAME] [--env-file PATH]
 /// [--files-dir DIR] [--version N] -- CMD [ARGS...]`, options before or after SERVICE, as `--opt value` or
-/// `--opt=value`. Anything else returns nil and the command line goes to svcconf-cli unchanged.
+/// `--opt=value`. Anything else — a missing value, a separate value that starts with `-`, a repeated
+/// single-valued option, an unknown flag, a version below 1 — returns nil and the command line goes
+/// to svcconf-cli unchanged, so that every line this parser accepts means exactly what it means there.
 struct ExecArguments {
     var service: String
     var env: String
@@ -30,7 +32,7 @@ struct ExecArguments {
                 if let eq = a.firstIndex(of: "=") {
                     name = String(a[..<eq])
                     value = String(a[a.index(after: eq)...])
-                } else if i + 1 < args.count {
+                } else if i + 1 < args.count, !args[i + 1].hasPrefix("-") {
                     value = args[i + 1]
                     i += 1
                 }
@@ -43,7 +45,7 @@ struct ExecArguments {
                 case "--author": break
                 case "--env-file": guard envFile == nil else { return nil }; envFile = v
                 case "--files-dir": guard filesDir == nil else { return nil }; filesDir = v
-                case "--version": guard version == nil, let n = Int64(v) else { return nil }; version = n
+                case "--version": guard version == nil, let n = Int64(v), n >= 1 else { return nil }; version = n
                 default: return nil
                 }
             } else {

@@ -172,7 +172,7 @@ struct StoreTests {
         #expect(try await store.latestPolicy()?.policy == p2)
         try coreWriteFile(store.path + "/policy/0000000010.json", Array("{}".utf8))
         try coreWriteFile(store.path + "/policy/.tmp-1234", Array("{}".utf8))
-        await coreExpectErrorAsync(.invalidInput, contains: "0000000010.json") { _ = try await store.latestPolicy() }
+        await coreExpectErrorAsync(.tampered, contains: "0000000010.json") { _ = try await store.latestPolicy() }
     }
 
     @Test("16 concurrent creates of the same version: exactly one wins, the others conflict")

@@ -1,7 +1,10 @@
 /// A JSON-data-model value: the tree that a service's configuration is made of.
 ///
 /// Objects keep no insertion order: every encoder in svcconf writes keys sorted by their UTF-8 bytes,
-/// so two equal configs always encode to the same bytes.
+/// so two equal configs always encode to the same bytes. Strings are equal when their UTF-8 bytes
+/// are (not merely canonically equivalent, as Swift's `String ==` has it): an app receives bytes, so
+/// "K" and "K" (Kelvin sign) are different values. Object keys, which are names, use `String`
+/// equality, so the JSON reader refuses two keys that differ only in Unicode normalization.
 public enum ConfigValue: Sendable, Hashable {
     case null
     case bool(Bool)
@@ -39,6 +42,19 @@ public enum ConfigValue: Sendable, Hashable {
         case .string: return "string"
         case .array: return "array"
         case .object: return "object"
+        }
+    }
+
+    /// Structural equality; strings compare by their UTF-8 bytes, numbers as JSON numbers (1 == 1.0).
+    public static func == (a: ConfigValue, b: ConfigValue) -> Bool {
+        switch (a, b) {
+        case (.null, .null): return true
+        case (.bool(let x), .bool(let y)): return x == y
+        case (.number(let x), .number(let y)): return x == y
+        case (.string(let x), .string(let y)): return x.utf8.elementsEqual(y.utf8)
+        case (.array(let x), .array(let y)): return x == y
+        case (.object(let x), .object(let y)): return x == y
+        default: return false
         }
     }
 

@@ -65,7 +65,7 @@ public enum Dotenv {
                 var quoted = ""
                 var segment = raw.dropFirst()
                 while true {
-                    if let close = closingQuote(q, in: segment) {
+                    if let close = try closingQuote(q, in: segment, fail: fail) {
                         quoted += try content(segment[..<close])
                         if let c = segment[(close + 1)...].first(where: { !isBlank($0) }), c != "#" {
                             throw fail("unexpected text after the closing quote")
@@ -209,11 +209,19 @@ public enum Dotenv {
 
     /// The index of the quote that closes a value quoted with `quote` in `segment` (the rest of a
     /// line inside the value), or nil when it does not close on this line. Inside double quotes a
-    /// backslash takes the next character with it.
-    private static func closingQuote(_ quote: Unicode.Scalar, in segment: ArraySlice<Unicode.Scalar>) -> Int? {
+    /// backslash takes the next character with it. Inside single quotes and backticks a backslash
+    /// right before the quote is refused: Node's dotenv reads it as an escaped quote (the value goes
+    /// on), a shell as a literal backslash (the value ends); svcconf will not guess.
+    private static func closingQuote(_ quote: Unicode.Scalar, in segment: ArraySlice<Unicode.Scalar>,
+                                     fail: (String) -> SvcConfError) throws -> Int? {
         var idx = segment.startIndex
         while idx < segment.endIndex {
-            if segment[idx] == quote { return idx }
+            if segment[idx] == quote {
+                if quote != "\"", idx > segment.startIndex, segment[idx - 1] == "\\" {
+                    throw fail("a backslash before the closing \(quote) is ambiguous (dotenv and shells read it differently); use double quotes")
+                }
+                return idx
+            }
             idx += quote == "\"" && segment[idx] == "\\" ? 2 : 1
         }
         return nil

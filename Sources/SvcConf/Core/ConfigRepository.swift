@@ -175,13 +175,20 @@ public struct ConfigRepository: Sendable {
     }
 
     /// Every config in the store with its latest version's facts.
-    public func list() async throws -> [VersionInfo] {
+    /// Every config in the store with its latest version's facts; a config whose latest version
+    /// cannot be read is reported in `problems` instead of hiding the others.
+    public func list() async throws -> (versions: [VersionInfo], problems: [SvcConfError]) {
         _ = try await requirePolicy()
         var out: [VersionInfo] = []
+        var problems: [SvcConfError] = []
         for a in try await store.addresses() {
-            if let n = try await store.latestVersion(of: a) { out.append(try await info(a, version: n)) }
+            do {
+                if let n = try await store.latestVersion(of: a) { out.append(try await info(a, version: n)) }
+            } catch let e as SvcConfError {
+                problems.append(e)
+            }
         }
-        return out
+        return (out, problems)
     }
 
     // MARK: write
@@ -196,42 +203,64 @@ public struct ConfigRepository: Sendable {
         try checkWritable(config)
         let number = (base?.info.version ?? 0) + 1
         let fpKey: [UInt8]
-        if let base { fpKey = base.fingerprintKey } else { fpKey = try await fingerprintKeyForNewConfig(address) }
+        if let base { fpKey = base.fingerprintKey } else { fpKey = try await fingerprintKeyForNewConfig(address, policy: policy) }
         let header = SealedHeader(service: address.service, env: address.env, variant: address.variant,
                                   version: number, parent: base?.info.digest, schema: nil,
                                   author: author, time: clock(), message: message, nonce: [], recipients: [])
         try checkHeaderText(header)
-        let bytes = try await Envelope.seal(Payload(config: config, fingerprintKey: fpKey), header: header, recipients: recipients)
+        let payload = Payload(config: config, fingerprintKey: fpKey)
+        try Self.checkReadable(payload)
+        let bytes = try await Envelope.seal(payload, header: header, recipients: recipients)
+        let parsed = try SealedCodec.parse(bytes)  // never store what a reader would refuse
         do {
             try await store.create(address, version: number, bytes: bytes)
         } catch let e as SvcConfError where e.kind == .conflict {
             throw SvcConfError(.conflict, "\(address) changed while you worked: version \(number) was written by someone else after version \(number - 1)",
                                hint: "run `svcconf diff \(address.service) --env \(address.env)` to see it, then try again")
         }
-        let parsed = try SealedCodec.parse(bytes)
         return VersionInfo(header: parsed.header, address: address, bytes: bytes)
+    }
+
+    /// Refuses a payload that a reader could not read back (too large, nested too deep): a version
+    /// nobody can open would block every later write of the config.
+    static func checkReadable(_ payload: Payload) throws(SvcConfError) {
+        let encoded = payload.encoded()
+        guard encoded.count + 16 <= SealedCodec.maxCiphertextBytes else {
+            throw SvcConfError(.invalidInput, "the config is too large to seal (\(encoded.count) bytes; the limit is \(SealedCodec.maxCiphertextBytes - 16))")
+        }
+        do { _ = try Payload.decode(encoded) } catch {
+            throw SvcConfError(.invalidInput, "the config cannot be sealed: \(error.message)")
+        }
     }
 
     func checkHeaderText(_ h: SealedHeader) throws(SvcConfError) {
         for (field, text, nl, max) in [("author", h.author, false, SealedCodec.maxAuthorBytes),
                                        ("message", h.message, true, SealedCodec.maxMessageBytes)] {
             if text.utf8.count > max { throw SvcConfError(.usage, "the \(field) is longer than \(max) bytes") }
-            if !text.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F || (nl && ($0 == "\n" || $0 == "\t")) }) {
-                throw SvcConfError(.usage, "the \(field) contains control characters")
+            if !Names.isPrintableText(text, allowNewlines: nl) {
+                throw SvcConfError(.usage, "the \(field) contains control characters or bidirectional overrides")
             }
         }
     }
 
     func checkWritable(_ config: Config) throws(SvcConfError) {
         for name in config.files.keys where !Names.isValidFileName(name) {
-            throw SvcConfError(.invalidInput, "invalid file name \"\(name.prefix(64))\"", hint: "file names are 1-255 characters of A-Z, a-z, 0-9, '.', '_' and '-'")
+            throw SvcConfError(.invalidInput, "invalid file name \(Names.quoted(name))", hint: "file names are 1-255 characters of A-Z, a-z, 0-9, '.', '_' and '-'")
+        }
+        for key in config.values.keys where !Names.isEnvironmentName(key) {
+            throw SvcConfError(.invalidInput, "invalid key \(Names.quoted(key))",
+                               hint: "top-level keys become environment variables: letters, digits and '_', not starting with a digit")
         }
     }
 
-    /// A new config reuses its service's fingerprint key from any env we can open, so equal values
-    /// show equal fingerprints across envs; otherwise a fresh key.
-    func fingerprintKeyForNewConfig(_ address: ConfigAddress) async throws -> [UInt8] {
+    /// A new config reuses the fingerprint key of another config of its service that is sealed to
+    /// exactly the same recipients, so equal values show equal fingerprints across those envs. It
+    /// never borrows from a config with other recipients: whoever can open staging must not get a
+    /// way to test guesses against prod's fingerprints.
+    func fingerprintKeyForNewConfig(_ address: ConfigAddress, policy: StorePolicy) async throws -> [UInt8] {
+        let mine = Set(try policy.recipients(for: address))
         for other in (try? await store.addresses()) ?? [] where other.service == address.service && other != address {
+            guard let theirs = try? policy.recipients(for: other), Set(theirs) == mine else { continue }
             if let opened = try? await open(other) { return opened.fingerprintKey }
         }
         return try SecureRandom.bytes(count: 32)
@@ -251,6 +280,7 @@ public struct ConfigRepository: Sendable {
     /// concurrent write is ever lost and every successful call is one version in the history.
     public func update(_ address: ConfigAddress, expectedVersion: Int64? = nil, message: String, attempts: Int = 20,
                        change: @Sendable (inout Config) throws -> Void) async throws -> UpdateResult {
+        if let expectedVersion, expectedVersion < 0 { throw SvcConfError(.usage, "--expect-version must be 0 or more") }
         var attempt = 0
         while true {
             attempt += 1

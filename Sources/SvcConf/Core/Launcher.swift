@@ -34,7 +34,7 @@ public enum Launcher {
         var out: [(String, String)] = []
         for key in JSON.sortedKeys(config.values) {
             guard Names.isEnvironmentName(key) else {
-                throw SvcConfError(.invalidInput, "config key \"\(key.prefix(64))\" cannot be an environment variable name")
+                throw SvcConfError(.invalidInput, "config key \(Names.quoted(key)) cannot be an environment variable name")
             }
             let text: String
             switch config.values[key]! {
@@ -42,7 +42,7 @@ public enum Launcher {
             case .null: text = ""
             case let v: text = JSON.canonicalString(v)
             }
-            if text.utf8.contains(0) { throw SvcConfError(.invalidInput, "the value of \(key) contains a NUL byte") }
+            if text.utf8.contains(0) { throw SvcConfError(.invalidInput, "the value of \(key) contains a nul byte") }
             out.append((key, text))
         }
         return out
@@ -63,42 +63,69 @@ public enum Launcher {
             if access(candidate, X_OK) == 0, let i = try? LocalFS.info(candidate), i.isRegular { return candidate }
             if (try? LocalFS.info(candidate)) != nil { sawNonExecutable = true }
         }
-        if sawNonExecutable { throw SvcConfError(.commandNotExecutable, "command \"\(command)\" is not executable") }
-        throw SvcConfError(.commandNotFound, "command \"\(command)\" not found in PATH")
+        if sawNonExecutable { throw SvcConfError(.commandNotExecutable, "command \(Names.quoted(command)) is not executable") }
+        throw SvcConfError(.commandNotFound, "command \(Names.quoted(command)) not found in PATH")
     }
 
     static func checkExecutable(_ path: String) throws(SvcConfError) {
-        guard let info = try LocalFS.info(path) else { throw SvcConfError(.commandNotFound, "command \(path) not found") }
+        guard let info = try LocalFS.info(path) else { throw SvcConfError(.commandNotFound, "command \(Names.quoted(path)) not found") }
         guard info.isRegular, access(path, X_OK) == 0 else {
-            throw SvcConfError(.commandNotExecutable, "command \(path) is not an executable file")
+            throw SvcConfError(.commandNotExecutable, "command \(Names.quoted(path)) is not an executable file")
         }
     }
 
-    /// Writes files and the env file, then replaces this process with the command. Returns only by
-    /// throwing; nothing is started when it throws.
+    /// Variables of svcconf itself that the child does not inherit (a key file path may open more
+    /// than this config).
+    static let ownVariables: Set<String> = ["SVCCONF_KEY_FILE", "SVCCONF_STORE", "SVCCONF_AUTHOR", "SVCCONF_CLI"]
+
+    /// Checks everything, writes files and the env file, then replaces this process with the
+    /// command. Returns only by throwing; when it throws, nothing was started and nothing it wrote
+    /// is left behind.
     public static func exec(_ config: Config, _ request: Request) throws(SvcConfError) -> Never {
+        // 1. Everything that can fail without touching the disk.
         let vars = try environment(for: config)
         let path = try resolve(request.command)
-        if !config.files.isEmpty {
-            guard let dir = request.filesDir else {
-                throw SvcConfError(.usage, "the config has \(config.files.count) file(s) (\(JSON.sortedKeys(config.files).joined(separator: ", "))) and no --files-dir was given",
-                                   hint: "pass --files-dir DIR (e.g. the app's working directory)")
-            }
-            try LocalFS.makeDirectories(dir, mode: 0o700)
-            for name in JSON.sortedKeys(config.files) {
-                guard Names.isValidFileName(name) else { throw SvcConfError(.invalidInput, "invalid file name in config") }
-                try LocalFS.writeAtomically("\(dir)/\(name)", config.files[name]!, mode: 0o600, exclusive: false)
-            }
-        }
-        if let envFile = request.envFile {
-            let text: String
-            do { text = try Dotenv.render(config.values) } catch let e as SvcConfError { throw e } catch {
+        var envText: [UInt8]?
+        if request.envFile != nil {
+            do { envText = Array(try Dotenv.render(config.values).utf8) } catch let e as SvcConfError { throw e } catch {
                 throw SvcConfError(.internal, "cannot render the env file")
             }
-            try LocalFS.writeAtomically(envFile, Array(text.utf8), mode: 0o600, exclusive: false)
         }
-        // Environment: inherited, with the config's keys replacing inherited ones.
-        let overridden = Set(vars.map { $0.0 })
+        if !config.files.isEmpty {
+            guard let dir = request.filesDir else {
+                throw SvcConfError(.usage, "the config has \(config.files.count) file(s) (\(JSON.sortedKeys(config.files).map(Names.quoted).joined(separator: ", "))) and no --files-dir was given",
+                                   hint: "pass --files-dir DIR (e.g. the app's working directory)")
+            }
+            for name in config.files.keys where !Names.isValidFileName(name) {
+                throw SvcConfError(.invalidInput, "invalid file name \(Names.quoted(name)) in the config")
+            }
+            try checkPrivateDirectory(dir)
+        }
+        if let envFile = request.envFile { try checkPrivateDirectory(LocalFS.dirname(envFile)) }
+
+        // 2. Write; on any failure remove what was written.
+        var written: [String] = []
+        func cleanUp() { for p in written { LocalFS.remove(p) } }
+        do {
+            if let dir = request.filesDir, !config.files.isEmpty {
+                try LocalFS.makeDirectories(dir, mode: 0o700)
+                for name in JSON.sortedKeys(config.files) {
+                    try LocalFS.writeAtomically("\(dir)/\(name)", config.files[name]!, mode: 0o600, exclusive: false)
+                    written.append("\(dir)/\(name)")
+                }
+            }
+            if let envFile = request.envFile, let envText {
+                try LocalFS.makeDirectories(LocalFS.dirname(envFile), mode: 0o700)
+                try LocalFS.writeAtomically(envFile, envText, mode: 0o600, exclusive: false)
+                written.append(envFile)
+            }
+        } catch {
+            cleanUp()
+            throw error
+        }
+
+        // 3. The environment: inherited (minus svcconf's own variables), the config's keys winning.
+        let overridden = Set(vars.map { $0.0 }).union(ownVariables)
         var envp: [UnsafeMutablePointer<CChar>?] = []
         var e = environ
         while let p = e.pointee {
@@ -116,8 +143,22 @@ public enum Launcher {
         let code = errno
         for p in envp { free(p) }
         for p in argv { free(p) }
-        if code == ENOENT { throw SvcConfError(.commandNotFound, "command \(path) not found") }
-        if code == EACCES || code == ENOEXEC { throw SvcConfError(.commandNotExecutable, "command \(path) cannot be executed") }
+        cleanUp()
+        if code == ENOENT {
+            throw SvcConfError(.commandNotExecutable, "command \(Names.quoted(path)) cannot be executed: its interpreter was not found")
+        }
+        if code == EACCES || code == ENOEXEC { throw SvcConfError(.commandNotExecutable, "command \(Names.quoted(path)) cannot be executed") }
         throw LocalFS.error("cannot execute", path, code)
+    }
+
+    /// A directory that will receive plaintext must, if it exists, belong to this user and not be
+    /// writable by group or others (else someone could swap the files the app reads).
+    static func checkPrivateDirectory(_ dir: String) throws(SvcConfError) {
+        guard let info = try LocalFS.info(dir) else { return }  // created 0700 when written
+        guard info.isDirectory else { throw SvcConfError(.usage, "\(Names.quoted(dir)) is not a directory") }
+        if info.uid != geteuid() || info.mode & 0o022 != 0 && info.mode & 0o1000 == 0 {
+            throw SvcConfError(.accessDenied, "directory \(Names.quoted(dir)) is writable by other users or not owned by this user",
+                               hint: "write plaintext only into a directory only you can change (chmod go-w, chown)")
+        }
     }
 }

@@ -19,9 +19,18 @@ struct Payload: Sendable, Equatable {
         ]))
     }
 
+    /// Deepest nesting of the payload document: the values may nest as deep as any input reader
+    /// allows (512) plus the levels the payload and a `KEY:=JSON` assignment add.
+    static let maxDepth = 520
+
     static func decode(_ bytes: [UInt8]) throws(SvcConfError) -> Payload {
         let v: ConfigValue
-        do { v = try JSON.parse(bytes) } catch { throw .tampered("sealed payload is not valid JSON (\(error.reason))") }
+        do {
+            v = try JSON.parse(bytes, limits: .init(maxDepth: maxDepth, maxBytes: SealedCodec.maxCiphertextBytes, rejectDuplicateKeys: true))
+        } catch {
+            throw .tampered("sealed payload is not valid JSON (\(error.reason))")
+        }
+        guard JSON.canonical(v) == bytes else { throw .tampered("sealed payload is not in canonical form") }
         guard case .object(let o) = v, o.count == 3,
               case .object(let files)? = o["files"], case .object(let values)? = o["values"],
               case .string(let fk)? = o["fingerprintKey"], let fpKey = Base64.decode(fk), fpKey.count == 32

@@ -184,8 +184,7 @@ public enum SealedCodec {
     }
 
     static func text(_ v: ConfigValue, _ field: String, max: Int, newlines: Bool) throws(SvcConfError) -> String {
-        guard case .string(let s) = v, s.utf8.count <= max,
-              s.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F || (newlines && ($0 == "\n" || $0 == "\t")) })
+        guard case .string(let s) = v, s.utf8.count <= max, Names.isPrintableText(s, allowNewlines: newlines)
         else { throw .tampered("sealed header field \"\(field)\" is not text of at most \(max) bytes") }
         return s
     }

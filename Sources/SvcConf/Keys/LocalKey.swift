@@ -35,12 +35,21 @@ public struct LocalKey: Recipient, Identity {
                                hint: "pass the right --key-file, or create one with `svcconf init --recipient local:\(path)`")
         }
         guard info.isRegular else { throw SvcConfError(.keyUnavailable, "key file \(path) is not a regular file") }
-        if info.mode & 0o077 != 0 {
+        // Read, then check the mode of the file actually read (fstat on the open descriptor).
+        let read = Result { () throws(SvcConfError) in try LocalFS.readChecked(resolved, limit: 4096) }
+        let bytes: [UInt8], opened: LocalFS.FileInfo
+        switch read {
+        case .success(let r): (bytes, opened) = r
+        case .failure(let e):
+            throw SvcConfError(.keyUnavailable, "key file \(e.message)", hint: "a key file is a small file holding one line SVCCONF-LOCAL-KEY-V1:<64 hex digits>")
+        }
+        var raw = bytes
+        if opened.mode & 0o077 != 0 {
+            secureZero(&raw)
             throw SvcConfError(.keyUnavailable,
-                               "key file \(path) is accessible by other users (mode \(String(info.mode, radix: 8)))",
+                               "key file \(path) is accessible by other users (mode \(String(opened.mode, radix: 8)))",
                                hint: "chmod 600 \(path)")
         }
-        var raw = try LocalFS.read(resolved, limit: 4096)
         let parsed = Result { () throws(SvcConfError) -> [UInt8] in try LocalKey.parseKeyFile(raw, path: path) }
         secureZero(&raw)
         var keyBytes = try parsed.get()

@@ -43,7 +43,11 @@ public struct FileStore: ConfigStore {
         guard let names = try LocalFS.list("\(path)/policy") else { return nil }
         guard let n = names.compactMap({ VersionName.parse($0, suffix: ".json") }).max() else { return nil }
         let file = "\(path)/policy/\(VersionName.name(n, suffix: ".json"))"
-        return (n, try StorePolicy.decode(try LocalFS.read(file, limit: 1 << 20), source: file))
+        do {
+            return (n, try StorePolicy.decode(try LocalFS.read(file, limit: 1 << 20), source: file))
+        } catch where error.kind == .invalidInput {
+            throw SvcConfError(.tampered, error.message, hint: "the store's policy file is corrupt; restore it from a backup")
+        }
     }
 
     public func createPolicy(_ policy: StorePolicy, number: Int64) async throws {
@@ -83,7 +87,12 @@ public struct FileStore: ConfigStore {
         guard try LocalFS.info(file) != nil else {
             throw SvcConfError(.notFound, "version \(version) of \(address) does not exist in \(url)")
         }
-        return try LocalFS.read(file, limit: SealedCodec.maxCiphertextBytes + SealedCodec.maxHeaderBytes + 128)
+        do {
+            return try LocalFS.read(file, limit: SealedCodec.maxCiphertextBytes + SealedCodec.maxHeaderBytes + 128)
+        } catch where error.kind == .invalidInput {
+            // Not a regular file, or larger than any sealed version can be: the store was tampered with.
+            throw SvcConfError(.tampered, "version \(version) of \(address) in \(url) is not a sealed version (\(error.message))")
+        }
     }
 
     public func create(_ address: ConfigAddress, version: Int64, bytes: [UInt8]) async throws {

@@ -39,28 +39,37 @@ enum LocalFS {
                         mode: UInt32(st.st_mode) & 0o7777, size: Int(st.st_size), uid: UInt32(st.st_uid))
     }
 
-    /// Reads a whole regular file, refusing files larger than `limit`.
+    /// Reads a whole regular file, refusing files larger than `limit`. Opens without blocking and
+    /// checks the type on the open descriptor, so a FIFO or device planted in its place fails at once
+    /// instead of hanging the reader.
     static func read(_ path: String, limit: Int = 64 << 20) throws(SvcConfError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        try readChecked(path, limit: limit).bytes
+    }
+
+    /// ``read(_:limit:)`` that also returns the file's status as seen on the open descriptor (for
+    /// permission checks without a race between checking and reading).
+    static func readChecked(_ path: String, limit: Int) throws(SvcConfError) -> (bytes: [UInt8], info: FileInfo) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         if fd < 0 { throw error("cannot read", path) }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw error("cannot read", path) }
-        guard UInt32(st.st_mode) & UInt32(S_IFMT) == UInt32(S_IFREG) else {
-            throw SvcConfError(.invalidInput, "cannot read \(path): not a regular file")
-        }
-        let size = Int(st.st_size)
+        let fmt = UInt32(st.st_mode) & UInt32(S_IFMT)
+        let info = FileInfo(isDirectory: fmt == UInt32(S_IFDIR), isRegular: fmt == UInt32(S_IFREG),
+                            mode: UInt32(st.st_mode) & 0o7777, size: Int(st.st_size), uid: UInt32(st.st_uid))
+        guard info.isRegular else { throw SvcConfError(.invalidInput, "cannot read \(path): not a regular file") }
+        let size = info.size
         guard size <= limit else { throw SvcConfError(.invalidInput, "cannot read \(path): larger than \(limit) bytes") }
         var out = [UInt8](repeating: 0, count: size)
         var got = 0
         while got < size {
             let n = out.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + got, size - got) }
-            if n < 0 { if errno == EINTR { continue }; throw error("cannot read", path) }
+            if n < 0 { if errno == EINTR || errno == EAGAIN { continue }; throw error("cannot read", path) }
             if n == 0 { break }
             got += n
         }
         if got < size { out.removeLast(size - got) }
-        return out
+        return (out, info)
     }
 
     /// Reads all of a file descriptor (stdin) up to `limit` bytes.
@@ -133,7 +142,8 @@ enum LocalFS {
         fsyncDirectory(dir)
     }
 
-    /// Creates `path` and missing parents with `mode`; fine if it already is a directory.
+    /// Creates `path` and missing parents with `mode`; fine if it already is a directory. Each new
+    /// directory's parent is fsynced, so the new entry survives a crash.
     static func makeDirectories(_ path: String, mode: mode_t = 0o700) throws(SvcConfError) {
         if let i = try info(path) {
             if i.isDirectory { return }
@@ -141,7 +151,11 @@ enum LocalFS {
         }
         let parent = dirname(path)
         if parent != path && parent != "." && parent != "/" { try makeDirectories(parent, mode: mode) }
-        if mkdir(path, mode) != 0 && errno != EEXIST { throw error("cannot create directory", path) }
+        if mkdir(path, mode) != 0 {
+            if errno == EEXIST, let i = try info(path), i.isDirectory { return }
+            throw error("cannot create directory", path)
+        }
+        fsyncDirectory(parent)
     }
 
     /// Entry names of a directory (without `.` and `..`); nil when it does not exist.

@@ -43,6 +43,19 @@ public enum Names {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// True when `text` is safe to print as metadata (author, message): no C0 or C1 control
+    /// characters, DEL, or bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069) that
+    /// could make a terminal show something else than what is there; LF and TAB only when allowed.
+    public static func isPrintableText(_ text: String, allowNewlines: Bool) -> Bool {
+        text.unicodeScalars.allSatisfy { c in
+            switch c.value {
+            case 0x09, 0x0A: return allowNewlines
+            case 0x00..<0x20, 0x7F..<0xA0, 0x202A...0x202E, 0x2066...0x2069: return false
+            default: return true
+            }
+        }
+    }
+
     /// True when `key` can be an environment variable name: `^[A-Za-z_][A-Za-z0-9_]*$`.
     public static func isEnvironmentName(_ key: String) -> Bool {
         let u = Array(key.utf8)

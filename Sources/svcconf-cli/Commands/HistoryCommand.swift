@@ -85,7 +85,7 @@ struct ListCommand: AsyncParsableCommand {
     var format: ReportFormat = .text
 
     func run() async throws {
-        let infos = try await global.repository().list()
+        let (infos, problems) = try await global.repository().list()
         switch format {
         case .json:
             Terminal.out(JSON.pretty(.array(infos.map(\.jsonValue))))
@@ -96,6 +96,9 @@ struct ListCommand: AsyncParsableCommand {
             }
             Terminal.out(Table.render(rows))
         }
+        // Unreadable configs are reported after the table (one error line each); the last decides the exit status.
+        for p in problems.dropLast() { Terminal.writeAll(2, Array(ExitStatus.diagnostics(p).utf8)) }
+        if let last = problems.last { throw last }
     }
 }
 
