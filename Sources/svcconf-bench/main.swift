@@ -1,12 +1,14 @@
 // svcconf-bench — in-process micro-benchmarks for svcconf (build with -c release).
 //
 //   svcconf-bench crypto [--seconds S]
+//   svcconf-bench schema --schema FILE --corpus DIR [--repeats N] [--suite DIR]
 //
 // Output lines starting with "RESULT" are machine-readable:
 //   RESULT <name> <value> <unit>
 // To add a subcommand: write a `run<Name>Bench(_ args: [String])` function and
 // add a `case` to the switch at the bottom (and a line to `usage`).
 
+import SvcConf
 import SvcConfCrypto
 #if canImport(Glibc)
 import Glibc
@@ -20,6 +22,11 @@ let usage = """
     commands:
       crypto [--seconds S]   AES-256-GCM throughput (seal/open, 16 KiB and 1 MiB buffers);
                              each measurement runs 3 rounds of ~S seconds (default 2), best round reported
+      schema --schema FILE --corpus DIR [--repeats N] [--suite DIR]
+                             JSON Schema validation rate on DIR/configs.jsonl (from gen_configs.py):
+                             is_valid with formats asserted, every error, formats as annotations;
+                             median of N timed samples of >= 0.1 s (default 7); --suite DIR also
+                             times the cases prepared by scripts/bench-schema from the test suite
 
     """
 
@@ -124,6 +131,139 @@ func runCryptoBench(_ args: [String]) throws {
     if sink == 0x5A { print("# sink \(sink)") }  // practically never printed; keeps results observable
 }
 
+// MARK: - schema
+
+/// Reads a text file through the core's size-limited reader.
+func readText(_ path: String, limit: Int = 256 << 20) throws -> [UInt8] {
+    try FileInput.read(path, limit: limit)
+}
+
+/// The lines of `bytes` (no empty last line).
+func splitLines(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {
+    bytes.split(separator: 0x0A, omittingEmptySubsequences: true)
+}
+
+/// Times `repeats` samples of `body` over `items` (after a warmup pass); returns rates per second.
+/// A sample is as many whole passes over `items` as fit in ~0.1 s (at least one), so that one sample
+/// spans about as long as one pass of the Python peer and a brief stall of this shared machine does
+/// not decide it.
+func timedPasses<T>(_ items: [T], repeats: Int, _ body: (T) -> Int) -> [Double] {
+    var sink = 0
+    for x in items { sink &+= body(x) }
+    var rates: [Double] = []
+    for _ in 0..<repeats {
+        let t0 = now()
+        var passes = 0
+        var elapsed = 0.0
+        repeat {
+            for x in items { sink &+= body(x) }
+            passes += 1
+            elapsed = now() - t0
+        } while elapsed < 0.1
+        rates.append(Double(items.count * passes) / elapsed)
+    }
+    if sink == Int.min { print("# sink \(sink)") }
+    return rates
+}
+
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+/// Prints "RESULT schema.svcconf.<name>.per_s ..." lines for one mode.
+func reportRates(_ name: String, _ rates: [Double], count: Int) {
+    let med = median(rates)
+    let pad = String(repeating: " ", count: max(0, 26 - name.count))
+    print("   \(name)\(pad) median \(Int(med.rounded())) validations/s (\(format1(1e6 / med)) us each)   min \(Int(rates.min()!.rounded()))   max \(Int(rates.max()!.rounded()))   (n=\(count) per pass)")
+    print("RESULT schema.svcconf.\(name).per_s \(Int(med.rounded())) validations/s")
+    print("RESULT schema.svcconf.\(name).per_s_min \(Int(rates.min()!.rounded())) validations/s")
+    print("RESULT schema.svcconf.\(name).per_s_max \(Int(rates.max()!.rounded())) validations/s")
+    print("RESULT schema.svcconf.\(name).us_each \(format1(1e6 / med)) us")
+}
+
+func runSchemaBench(_ args: [String]) throws {
+    var schemaPath: String?
+    var corpusDir: String?
+    var suiteDir: String?
+    var repeats = 7
+    var rest = args[...]
+    while let arg = rest.popFirst() {
+        switch arg {
+        case "--schema": schemaPath = rest.popFirst()
+        case "--corpus": corpusDir = rest.popFirst()
+        case "--suite": suiteDir = rest.popFirst()
+        case "--repeats":
+            guard let v = rest.popFirst().flatMap(Int.init), v > 0 else { fail("--repeats needs a positive integer") }
+            repeats = v
+        default: fail("schema: unknown option '\(arg)'")
+        }
+    }
+    guard let schemaPath, let corpusDir else { fail("schema: --schema FILE and --corpus DIR are required") }
+
+    let schema = try JSON.parse(readText(schemaPath))
+    let corpus = try splitLines(readText(corpusDir + "/configs.jsonl")).map { try JSON.parse(Array($0)) }
+    // index<TAB>valid<TAB>mutation<TAB>format_only
+    let expected: [(valid: Bool, formatOnly: Bool)] = try splitLines(readText(corpusDir + "/configs.expected.tsv")).map {
+        let f = $0.split(separator: 0x09, omittingEmptySubsequences: false)
+        return (f.count > 1 && f[1].first == 0x31, f.count > 3 && f[3].first == 0x31)
+    }
+    guard expected.count == corpus.count, !corpus.isEmpty else { fail("schema: corpus and expectations differ in length") }
+
+    let t0 = now()
+    let vFmt = try SchemaValidator(schema: schema, options: .init(assertFormat: true))
+    let compileMs = (now() - t0) * 1000
+    let vNo = try SchemaValidator(schema: schema)
+
+    print("== svcconf-bench schema: \(corpus.count) configs, schema \(schemaPath), compiled in \(format1(compileMs)) ms (incl. metaschema check)")
+    // correctness against the generator's expectations (the same checks as the peer script)
+    var bad: [Int] = []
+    var nErrors = 0
+    for (i, c) in corpus.enumerated() {
+        let fast = vFmt.isValid(c)
+        let full = vFmt.validate(c)
+        nErrors += full.errors.count
+        if fast != expected[i].valid || full.isValid != expected[i].valid
+            || vNo.isValid(c) != (expected[i].valid || expected[i].formatOnly)
+        {
+            bad.append(i)
+        }
+    }
+    guard bad.isEmpty else { throw SvcConfError(.internal, "validation disagrees with the generator at configs \(bad.prefix(10))") }
+    let nValid = expected.filter { $0.valid }.count
+    print("   sanity: formats asserted -> \(nValid) valid / \(corpus.count - nValid) invalid; \(nErrors) errors in total (all_errors mode)")
+    print("   \(repeats) timed samples per mode (each: whole passes over the corpus for >= 0.1 s); validator built once")
+
+    let validHalf = zip(corpus, expected).filter { $0.1.valid }.map { $0.0 }
+    let invalidHalf = zip(corpus, expected).filter { !$0.1.valid }.map { $0.0 }
+    reportRates("is_valid_fmt", timedPasses(corpus, repeats: repeats) { vFmt.isValid($0) ? 1 : 0 }, count: corpus.count)
+    reportRates("all_errors_fmt", timedPasses(corpus, repeats: repeats) { vFmt.validate($0).errors.count }, count: corpus.count)
+    reportRates("is_valid_nofmt", timedPasses(corpus, repeats: repeats) { vNo.isValid($0) ? 1 : 0 }, count: corpus.count)
+    reportRates("is_valid_fmt_valid_half", timedPasses(validHalf, repeats: repeats) { vFmt.isValid($0) ? 1 : 0 }, count: validHalf.count)
+    reportRates("is_valid_fmt_invalid_half", timedPasses(invalidHalf, repeats: repeats) { vFmt.isValid($0) ? 1 : 0 }, count: invalidHalf.count)
+
+    if let suiteDir { try runSuiteWorkload(suiteDir, repeats: repeats) }
+}
+
+/// The second workload: the largest schema/instance pairs of the JSON-Schema-Test-Suite (by encoded
+/// size of schema + instance), each validated with every error collected.
+func runSuiteWorkload(_ suiteDir: String, repeats: Int) throws {
+    let listing = try readText(suiteDir + "/largest-cases.jsonl")
+    var cases: [(SchemaValidator, ConfigValue)] = []
+    var registry = SchemaRegistry.standard
+    for line in splitLines(try readText(suiteDir + "/remotes.jsonl")) {
+        guard case .object(let o) = try JSON.parse(Array(line)), case .string(let uri)? = o["uri"], let s = o["schema"] else { continue }
+        registry = try registry.adding(uri: uri, schema: s)
+    }
+    for line in splitLines(listing) {
+        guard case .object(let o) = try JSON.parse(Array(line), limits: .init(maxDepth: 512, maxBytes: 64 << 20, rejectDuplicateKeys: false)),
+              let s = o["schema"], let d = o["data"] else { continue }
+        cases.append((try SchemaValidator(schema: s, registry: registry), d))
+    }
+    print("== suite workload: \(cases.count) largest cases of the JSON-Schema-Test-Suite (every error collected)")
+    reportRates("suite_largest", timedPasses(cases, repeats: repeats) { $0.0.validate($0.1).errors.count }, count: cases.count)
+}
+
 // MARK: - main
 
 let arguments = CommandLine.arguments
@@ -132,6 +272,8 @@ do {
     switch arguments[1] {
     case "crypto":
         try runCryptoBench(Array(arguments.dropFirst(2)))
+    case "schema":
+        try runSchemaBench(Array(arguments.dropFirst(2)))
     case "-h", "--help", "help":
         print(usage, terminator: "")
     default:

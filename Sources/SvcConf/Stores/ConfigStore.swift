@@ -21,6 +21,12 @@ public protocol ConfigStore: Sendable {
     func create(_ address: ConfigAddress, version: Int64, bytes: [UInt8]) async throws
     /// Every config that has at least one version.
     func addresses() async throws -> [ConfigAddress]
+    /// Numbers of a service's stored schemas, ascending; empty when it has none.
+    func schemaNumbers(of service: String) async throws -> [Int64]
+    /// The bytes of schema number `number` of `service`; `.notFound` when absent.
+    func readSchema(of service: String, number: Int64) async throws -> [UInt8]
+    /// Stores schema number `number` of `service`; `.conflict` when that number exists.
+    func createSchema(of service: String, number: Int64, bytes: [UInt8]) async throws
 }
 
 /// Opens a store from its URL: `file:PATH`, a bare path, or (later) `s3://BUCKET[/PREFIX]`.

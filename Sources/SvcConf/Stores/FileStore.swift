@@ -4,6 +4,7 @@
 /// ROOT/policy/0000000001.json                                  store policy, versioned
 /// ROOT/configs/SERVICE/ENV/versions/0000000001.sealed          versions of SERVICE/ENV
 /// ROOT/configs/SERVICE/ENV/variants/VARIANT/versions/...       versions of a variant
+/// ROOT/schemas/SERVICE/0000000001.json                         the service's JSON Schema, versioned
 /// ```
 /// Every object is written to a temporary file, fsynced, then `link(2)`ed to its final name, which
 /// fails when the name exists: two writers can never both create version N, and a crash leaves no
@@ -118,5 +119,49 @@ public struct FileStore: ConfigStore {
             }
         }
         return out.sorted()
+    }
+
+    // MARK: schemas
+
+    func schemaDir(_ service: String) -> String { "\(path)/schemas/\(service)" }
+
+    public func schemaNumbers(of service: String) async throws -> [Int64] {
+        try schemaNumbersNow(of: service)
+    }
+
+    /// ``schemaNumbers(of:)`` without suspending.
+    func schemaNumbersNow(of service: String) throws(SvcConfError) -> [Int64] {
+        try checkRoot()
+        try Names.check(service, as: "service")
+        guard let names = try LocalFS.list(schemaDir(service)) else { return [] }
+        return names.compactMap { VersionName.parse($0, suffix: ".json") }.sorted()
+    }
+
+    public func readSchema(of service: String, number: Int64) async throws -> [UInt8] {
+        try readSchemaNow(of: service, number: number)
+    }
+
+    /// ``readSchema(of:number:)`` without suspending.
+    func readSchemaNow(of service: String, number: Int64) throws(SvcConfError) -> [UInt8] {
+        try checkRoot()
+        try Names.check(service, as: "service")
+        let file = "\(schemaDir(service))/\(VersionName.name(number, suffix: ".json"))"
+        guard try LocalFS.info(file) != nil else {
+            throw SvcConfError(.notFound, "schema \(number) of \(service) does not exist in \(url)")
+        }
+        do {
+            return try LocalFS.read(file, limit: 4 << 20)
+        } catch where error.kind == .invalidInput {
+            throw SvcConfError(.tampered, "schema \(number) of \(service) in \(url) is not a schema file (\(error.message))")
+        }
+    }
+
+    public func createSchema(of service: String, number: Int64, bytes: [UInt8]) async throws {
+        try checkRoot()
+        try Names.check(service, as: "service")
+        let d = schemaDir(service)
+        try LocalFS.makeDirectories(d)
+        try LocalFS.writeAtomically("\(d)/\(VersionName.name(number, suffix: ".json"))", bytes, mode: 0o600, exclusive: true,
+                                    onConflict: SvcConfError(.conflict, "schema \(number) of \(service) already exists: someone else set it meanwhile"))
     }
 }
