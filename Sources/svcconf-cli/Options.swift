@@ -5,6 +5,7 @@ import Darwin
 #endif
 import ArgumentParser
 import SvcConf
+import SvcConfYAML
 
 /// Flags every command takes: where the store is, which keys to use, who is writing.
 struct GlobalOptions: ParsableArguments {
@@ -34,7 +35,13 @@ struct GlobalOptions: ParsableArguments {
     func repository() throws -> ConfigRepository {
         let store = try StoreLocator.open(storeURL)
         let paths = keyFiles.isEmpty ? Keyring.pathsFromEnvironment() : keyFiles
-        return ConfigRepository(store: store, keyring: try Keyring.load(paths: paths), author: resolvedAuthor)
+        return ConfigRepository(store: store, keyring: try Keyring.load(paths: paths), author: resolvedAuthor,
+                                parseYAML: { name, bytes in
+                                    guard let text = String(validating: bytes, as: UTF8.self) else {
+                                        throw SvcConfError(.invalidInput, "\(name): not valid UTF-8")
+                                    }
+                                    return try YAMLCodec.parse(text, source: name)
+                                })
     }
 }
 

@@ -13,7 +13,8 @@ enum FastExec {
         let storeURL = r.store ?? getenv("SVCCONF_STORE").flatMap { $0.pointee == 0 ? nil : String(cString: $0) } ?? StoreLocator.defaultURL
         let keyPaths = r.keyFiles.isEmpty ? Keyring.pathsFromEnvironment() : r.keyFiles
         let repo = ConfigRepository(store: try StoreLocator.open(storeURL), keyring: try Keyring.load(paths: keyPaths), author: "")
-        guard let opened = try repo.openLocally(address, version: r.version) else { return }
+        guard let opened = try repo.openLocally(address, version: r.version),
+              try repo.checkBeforeExecLocally(opened) == .valid else { return }
         try Launcher.exec(opened.config, Launcher.Request(command: r.command[0], arguments: Array(r.command.dropFirst()),
                                                           envFile: r.envFile, filesDir: r.filesDir))
     }

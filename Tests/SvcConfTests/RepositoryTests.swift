@@ -11,7 +11,7 @@ struct CoreRepoFixture {
     let repo: ConfigRepository
     let keyId: String
 
-    init(secrecy: @escaping @Sendable (String) -> any SecrecyPolicy = { _ in AllSecret() }) async throws {
+    init() async throws {
         dir = try CoreTempDir()
         store = FileStore(path: dir.sub("store"))
         keyPath = dir.sub("keys/default.key")
@@ -19,7 +19,7 @@ struct CoreRepoFixture {
         let r = try await bootstrap.initialize(recipients: ["local:" + keyPath])
         keyId = try #require(r.generated.first?.keyId)
         repo = ConfigRepository(store: store, keyring: try Keyring.load(paths: [keyPath]), author: "tester",
-                                clock: { CoreFix.time }, secrecy: secrecy)
+                                clock: { CoreFix.time })
     }
 
     /// A repository over the same store with other keys.

@@ -505,10 +505,12 @@ struct SchemaLimitsTests {
         let r = v.validate(instance)
         #expect(r.isValid)
         let grown = Self.peakRSS() - before
-        // the instance itself is ~60 MB in memory; validating must not copy it or keep per-item state
-        // (AddressSanitizer's quarantine keeps freed memory, so the bound only holds without it)
+        // the instance itself is ~60 MB in memory; validating must not copy it or keep per-item state.
+        // Peak RSS is process-wide and other suites run in parallel, so the bound is "less than one
+        // copy of the instance" rather than a tight figure (alone, the growth measures under 16 MiB).
+        // (AddressSanitizer's quarantine keeps freed memory, so the bound only holds without it.)
         if !Self.underAddressSanitizer {
-            #expect(grown < 16 << 20, "peak RSS grew by \(grown >> 20) MiB while validating")
+            #expect(grown < 48 << 20, "peak RSS grew by \(grown >> 20) MiB while validating")
         }
         #expect(JSON.canonical(instance).count > 50_000_000)  // measured last: this allocates 50 MB
     }

@@ -14,18 +14,19 @@ public struct ConfigRepository: Sendable {
     public let author: String
     /// The clock (tests fix it).
     public let clock: @Sendable () -> Timestamp
-    /// Which values are secret, per service (the schema issue fills this seam; default: all secret).
-    public let secrecy: @Sendable (String) -> any SecrecyPolicy
+    /// Parses a YAML file's bytes, to check file contents a schema declares as `application/yaml`
+    /// (`svcconf-cli` passes the YAML codec; without it YAML file contents are not checked).
+    public let parseYAML: (@Sendable (String, [UInt8]) throws -> ConfigValue)?
 
     /// Memberwise initializer.
     public init(store: any ConfigStore, keyring: Keyring, author: String,
                 clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() },
-                secrecy: @escaping @Sendable (String) -> any SecrecyPolicy = { _ in AllSecret() }) {
+                parseYAML: (@Sendable (String, [UInt8]) throws -> ConfigValue)? = nil) {
         self.store = store
         self.keyring = keyring
         self.author = author
         self.clock = clock
-        self.secrecy = secrecy
+        self.parseYAML = parseYAML
     }
 
     // MARK: init
@@ -196,6 +197,15 @@ public struct ConfigRepository: Sendable {
     /// Writes `config` as the version after `base` (nil: the first version). Fails with `.conflict`
     /// when another version was written after `base`: never a lost update.
     public func write(_ address: ConfigAddress, config: Config, base: OpenedVersion?, message: String) async throws -> VersionInfo {
+        try await write(address, config: config, base: base, message: message, schema: try await currentSchema(address.service)?.schema)
+    }
+
+    /// ``write(_:config:base:message:)`` with the service's current schema already loaded: the config
+    /// must satisfy it (every error is reported, nothing is written otherwise), and the version
+    /// records its digest.
+    func write(_ address: ConfigAddress, config: Config, base: OpenedVersion?, message: String,
+               schema: ServiceSchema?) async throws -> VersionInfo {
+        if let schema { try checkValid(config, address: address, schema: schema, writing: true) }
         let policy = try await requirePolicy()
         let refs = try policy.recipients(for: address)
         var recipients: [any Recipient] = []
@@ -205,7 +215,7 @@ public struct ConfigRepository: Sendable {
         let fpKey: [UInt8]
         if let base { fpKey = base.fingerprintKey } else { fpKey = try await fingerprintKeyForNewConfig(address, policy: policy) }
         let header = SealedHeader(service: address.service, env: address.env, variant: address.variant,
-                                  version: number, parent: base?.info.digest, schema: nil,
+                                  version: number, parent: base?.info.digest, schema: schema?.digest,
                                   author: author, time: clock(), message: message, nonce: [], recipients: [])
         try checkHeaderText(header)
         let payload = Payload(config: config, fingerprintKey: fpKey)
@@ -281,6 +291,7 @@ public struct ConfigRepository: Sendable {
     public func update(_ address: ConfigAddress, expectedVersion: Int64? = nil, message: String, attempts: Int = 20,
                        change: @Sendable (inout Config) throws -> Void) async throws -> UpdateResult {
         if let expectedVersion, expectedVersion < 0 { throw SvcConfError(.usage, "--expect-version must be 0 or more") }
+        let schema = try await currentSchema(address.service)?.schema
         var attempt = 0
         while true {
             attempt += 1
@@ -293,10 +304,11 @@ public struct ConfigRepository: Sendable {
             if let latest { base = try await open(address, version: latest) }
             var config = base?.config ?? Config()
             try change(&config)
+            if let schema { config.values = schema.coerce(config.values) }
             if let base, config == base.config { return .unchanged(base.info.version) }
             if base == nil && config.isEmpty { return .unchanged(nil) }
             do {
-                return .written(try await write(address, config: config, base: base, message: message))
+                return .written(try await write(address, config: config, base: base, message: message, schema: schema))
             } catch let e as SvcConfError where e.kind == .conflict && expectedVersion == nil && attempt < attempts {
                 await Backoff.sleep(attempt: attempt)
             }
@@ -310,14 +322,15 @@ public struct ConfigRepository: Sendable {
         return try await update(address, message: msg) { $0 = target.config }
     }
 
-    /// A redactor for `service` with the fingerprint key of `version`.
-    public func redactor(for version: OpenedVersion) -> Redactor {
-        Redactor(secrecy: secrecy(version.info.address.service), fingerprinter: version.fingerprinter)
+    /// A redactor for showing `versions` side by side, with the fingerprint key of the first: what
+    /// is secret follows the schemas those versions were validated against (see ``secrecy(for:)``).
+    public func redactor(for versions: [OpenedVersion]) async -> Redactor {
+        Redactor(secrecy: await secrecy(for: versions), fingerprinter: versions[0].fingerprinter)
     }
 
     /// The redacted diff of two opened versions (fingerprints under the first one's key).
-    public func diff(_ a: OpenedVersion, _ b: OpenedVersion) -> ConfigDiff {
-        ConfigDiff.compare(a.config, b.config, redactor: redactor(for: a))
+    public func diff(_ a: OpenedVersion, _ b: OpenedVersion) async -> ConfigDiff {
+        ConfigDiff.compare(a.config, b.config, redactor: await redactor(for: [a, b]))
     }
 }
 
@@ -348,7 +361,7 @@ extension ConfigRepository {
         let fromN = from ?? newer.info.version - 1
         guard fromN >= 0 else { throw SvcConfError(.usage, "version numbers start at 1 (0 = empty)") }
         let older: OpenedVersion? = fromN == 0 ? nil : try await open(address, version: fromN)
-        let redactor = self.redactor(for: older ?? newer)
+        let redactor = await self.redactor(for: [older, newer].compactMap { $0 })
         let diff = ConfigDiff.compare(older?.config ?? Config(), newer.config, redactor: redactor)
         return DiffResult(diff: diff,
                           oldLabel: fromN == 0 ? "\(address) (empty)" : "\(address) version \(fromN)",
@@ -359,7 +372,7 @@ extension ConfigRepository {
     /// Diff of the latest versions of two configs (two envs of one service).
     public func diffEnvs(_ a: ConfigAddress, _ b: ConfigAddress) async throws -> DiffResult {
         let va = try await open(a), vb = try await open(b)
-        return DiffResult(diff: diff(va, vb),
+        return DiffResult(diff: await diff(va, vb),
                           oldLabel: "\(a) version \(va.info.version)", newLabel: "\(b) version \(vb.info.version)",
                           oldRef: Self.ref(a, va.info.version), newRef: Self.ref(b, vb.info.version))
     }

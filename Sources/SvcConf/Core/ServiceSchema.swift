@@ -231,3 +231,12 @@ extension String {
         return s
     }
 }
+
+extension ServiceSchema.Issue {
+    /// `{"file": ..., "instanceLocation": ..., "keyword": ..., "schemaLocation": ..., "message": ...}`.
+    public var jsonValue: ConfigValue {
+        .object(["file": file.map { .string($0) } ?? .null, "instanceLocation": .string(error.instanceLocation),
+                 "keyword": .string(error.keyword), "schemaLocation": .string(error.schemaLocation),
+                 "message": .string(error.message)])
+    }
+}

@@ -24,8 +24,10 @@ public enum ExitStatus {
         }
     }
 
-    /// The stderr lines for an error: `svcconf: error: ...` and, if any, `svcconf: hint: ...`.
+    /// The stderr lines for an error: `svcconf: error: ...`, one indented `svcconf:   ...` line per
+    /// detail (each schema error of a validation failure), and `svcconf: hint: ...` if any.
     public static func diagnostics(_ e: SvcConfError) -> String {
-        "svcconf: error: \(e.message)\n" + (e.hint.map { "svcconf: hint: \($0)\n" } ?? "")
+        "svcconf: error: \(e.message)\n" + e.details.map { "svcconf:   \($0)\n" }.joined()
+            + (e.hint.map { "svcconf: hint: \($0)\n" } ?? "")
     }
 }

@@ -38,12 +38,15 @@ public struct SvcConfError: Error, Sendable, CustomStringConvertible, Equatable 
     public let message: String
     /// What the user can do about it, if there is something.
     public let hint: String?
+    /// Items the message summarizes, one line each (every schema error of a validation failure).
+    public let details: [String]
 
     /// Creates an error.
-    public init(_ kind: Kind, _ message: String, hint: String? = nil) {
+    public init(_ kind: Kind, _ message: String, hint: String? = nil, details: [String] = []) {
         self.kind = kind
         self.message = message
         self.hint = hint
+        self.details = details
     }
 
     /// The message.

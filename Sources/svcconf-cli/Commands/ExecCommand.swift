@@ -6,7 +6,8 @@ struct ExecCommand: AsyncParsableCommand {
         commandName: "exec",
         abstract: "Container entrypoint: open the config and replace this process with CMD, config in its environment.",
         discussion: """
-        Fetches and opens the latest version (or --version), then execve(2)s CMD with the inherited
+        Fetches and opens the latest version (or --version), checks it against the service's current
+        schema (refusing to start CMD when it does not match), then execve(2)s CMD with the inherited
         environment plus the config's top-level values (strings as they are, other values as JSON;
         the config wins over inherited variables). Files go into --files-dir (0600). Fails closed:
         on any error CMD is not started and the exit status says why (127: command not found).
@@ -34,7 +35,9 @@ struct ExecCommand: AsyncParsableCommand {
     func run() async throws {
         let address = try target.address()
         guard let cmd = command.first else { throw SvcConfError(.usage, "no command given", hint: "svcconf exec SVC --env E -- CMD ARGS...") }
-        let opened = try await global.repository().open(address, version: version)
+        let repo = try global.repository()
+        let opened = try await repo.open(address, version: version)
+        try await repo.checkBeforeExec(opened)
         try Launcher.exec(opened.config, Launcher.Request(command: cmd, arguments: Array(command.dropFirst()),
                                                           envFile: envFile, filesDir: filesDir))
     }

@@ -62,7 +62,7 @@ struct SetCommand: AsyncParsableCommand {
         let repo = try global.repository()
         let newValues = values, addedFiles = newFiles
         let result = try await repo.update(address, expectedVersion: expectVersion,
-                                           message: message.isEmpty ? "set " + JSON.sortedKeys(values).joined(separator: ", ") : message) { config in
+                                           message: message.isEmpty ? "set " + Report.names(JSON.sortedKeys(values) + JSON.sortedKeys(newFiles).map { "file " + $0 }) : message) { config in
             for (k, v) in newValues { config.values[k] = v }
             for (n, b) in addedFiles { config.files[n] = b }
         }
@@ -101,7 +101,7 @@ struct UnsetCommand: AsyncParsableCommand {
         let repo = try global.repository()
         let keys = self.keys, files = self.files
         let result = try await repo.update(address, expectedVersion: expectVersion,
-                                           message: message.isEmpty ? "unset " + (keys + files).joined(separator: ", ") : message) { config in
+                                           message: message.isEmpty ? "unset " + Report.names(keys + files.map { "file " + $0 }) : message) { config in
             for k in keys {
                 guard config.values.removeValue(forKey: k) != nil else {
                     throw SvcConfError(.notFound, "\(address) has no key \(Names.quoted(k))")
@@ -118,6 +118,11 @@ struct UnsetCommand: AsyncParsableCommand {
 }
 
 enum Report {
+    /// `A, B, C` or `A, B, C and 17 more`: a default change message that stays one readable line.
+    static func names(_ names: [String]) -> String {
+        names.count <= 4 ? names.joined(separator: ", ") : names.prefix(3).joined(separator: ", ") + " and \(names.count - 3) more"
+    }
+
     static func update(_ result: ConfigRepository.UpdateResult, _ address: ConfigAddress) {
         switch result {
         case .written(let info):

@@ -29,7 +29,7 @@ struct ShowCommand: AsyncParsableCommand {
         let address = try target.address()
         let repo = try global.repository()
         let opened = try await repo.open(address, version: version)
-        let redactor = repo.redactor(for: opened)
+        let redactor = await repo.redactor(for: [opened])
         let doc = reveal ? opened.config.revealedDocument : redactor.redactedDocument(opened.config)
         let banner = "\(address) version \(opened.info.version) (\(opened.info.time), \(opened.info.author))" +
             (reveal ? ": PLAINTEXT" : ": secrets redacted; --reveal shows them")

@@ -1,0 +1,186 @@
+/// Schemas: stored per service in the store, versioned; enforced on every write and before exec;
+/// the source of what is secret.
+extension ConfigRepository {
+    /// A stored schema and its number.
+    public struct StoredSchema: Sendable {
+        /// 1, 2, 3, ... per service.
+        public let number: Int64
+        /// The compiled schema.
+        public let schema: ServiceSchema
+    }
+
+    /// Stores `document` as the service's new schema after checking it against the 2020-12
+    /// metaschema. Returns the stored schema and whether anything changed (the same document as the
+    /// current schema writes nothing). Existing versions are not revalidated here: `check` and
+    /// `exec` hold them to the new schema.
+    public func setSchema(_ service: String, document: ConfigValue) async throws -> (stored: StoredSchema, changed: Bool) {
+        try Names.check(service, as: "service")
+        _ = try await requirePolicy()
+        let schema = try ServiceSchema(document: document)
+        let numbers = try await store.schemaNumbers(of: service)
+        if let last = numbers.last, let current = try await loadSchema(service, number: last), current.digest == schema.digest {
+            return (StoredSchema(number: last, schema: current), false)
+        }
+        let number = (numbers.last ?? 0) + 1
+        try await store.createSchema(of: service, number: number, bytes: schema.canonicalBytes)
+        return (StoredSchema(number: number, schema: schema), true)
+    }
+
+    /// The service's current (latest) schema, or nil when it has none.
+    public func currentSchema(_ service: String) async throws -> StoredSchema? {
+        guard let n = try await store.schemaNumbers(of: service).last else { return nil }
+        guard let schema = try await loadSchema(service, number: n) else { return nil }
+        return StoredSchema(number: n, schema: schema)
+    }
+
+    /// Schema number `number` of `service`.
+    public func schema(_ service: String, number: Int64) async throws -> StoredSchema {
+        guard let s = try await loadSchema(service, number: number) else {
+            throw SvcConfError(.notFound, "schema \(number) of \(service) does not exist")
+        }
+        return StoredSchema(number: number, schema: s)
+    }
+
+    /// Every stored schema of `service`, oldest first.
+    public func schemaHistory(_ service: String) async throws -> [StoredSchema] {
+        var out: [StoredSchema] = []
+        for n in try await store.schemaNumbers(of: service) { out.append(try await schema(service, number: n)) }
+        return out
+    }
+
+    /// The stored schema of `service` whose digest is `digest`, if the store still has it.
+    public func schema(_ service: String, digest: Digest) async throws -> StoredSchema? {
+        for n in try await store.schemaNumbers(of: service).reversed() {
+            let bytes = try await store.readSchema(of: service, number: n)
+            if Digest(of: bytes) == digest, let s = try? ServiceSchema(bytes: bytes) { return StoredSchema(number: n, schema: s) }
+        }
+        return nil
+    }
+
+    func loadSchema(_ service: String, number: Int64) async throws -> ServiceSchema? {
+        try Self.compileStored(try await store.readSchema(of: service, number: number), service: service, number: number)
+    }
+
+    static func compileStored(_ bytes: [UInt8], service: String, number: Int64) throws -> ServiceSchema {
+        do {
+            return try ServiceSchema(bytes: bytes)
+        } catch {
+            throw SvcConfError(.tampered, "stored schema \(number) of \(service) does not compile: \(error.message)",
+                               hint: "set a good schema with `svcconf schema set \(service) FILE`")
+        }
+    }
+
+    /// Throws `.validationFailed` listing every error when `config` does not satisfy `schema`.
+    func checkValid(_ config: Config, address: ConfigAddress, schema: ServiceSchema, writing: Bool) throws {
+        let issues = schema.validate(config, parseYAML: parseYAML)
+        guard !issues.isEmpty else { return }
+        throw SvcConfError(.validationFailed,
+                           "\(address) does not match its schema (\(issues.count) error\(issues.count == 1 ? "" : "s"))"
+                               + (writing ? "; nothing was written" : ""),
+                           details: issues.map(\.description))
+    }
+
+    // MARK: validate, check
+
+    /// The outcome of validating one config.
+    public struct ValidationReport: Sendable {
+        /// The version checked.
+        public let info: VersionInfo
+        /// The schema it was checked against (nil: the service has none, nothing to check).
+        public let schema: StoredSchema?
+        /// Every problem (empty when valid).
+        public let issues: [ServiceSchema.Issue]
+        /// True when valid.
+        public var isValid: Bool { issues.isEmpty }
+    }
+
+    /// Validates a version (default: the latest) against the service's current schema.
+    public func validate(_ address: ConfigAddress, version: Int64? = nil) async throws -> ValidationReport {
+        let opened = try await open(address, version: version)
+        let current = try await currentSchema(address.service)
+        let issues = current.map { $0.schema.validate(opened.config, parseYAML: parseYAML) } ?? []
+        return ValidationReport(info: opened.info, schema: current, issues: issues)
+    }
+
+    /// One line of `check`.
+    public struct CheckResult: Sendable {
+        /// Which config.
+        public let address: ConfigAddress
+        /// The validation report, when the latest version opened.
+        public let report: ValidationReport?
+        /// Why it could not be opened or checked.
+        public let failure: SvcConfError?
+    }
+
+    /// For CI: opens every config's latest version and validates it against its service's current
+    /// schema. Never returns plaintext.
+    public func check() async throws -> [CheckResult] {
+        _ = try await requirePolicy()
+        var out: [CheckResult] = []
+        for a in try await store.addresses() {
+            do {
+                out.append(CheckResult(address: a, report: try await validate(a), failure: nil))
+            } catch let e as SvcConfError {
+                out.append(CheckResult(address: a, report: nil, failure: e))
+            }
+        }
+        return out
+    }
+
+    // MARK: exec
+
+    /// Before `exec` starts a program: the config must satisfy the service's current schema (which
+    /// may be newer than the one the version was written with).
+    public func checkBeforeExec(_ opened: OpenedVersion) async throws {
+        guard let current = try await currentSchema(opened.info.address.service) else { return }
+        try checkValid(opened.config, address: opened.info.address, schema: current.schema, writing: false)
+    }
+
+    /// What ``checkBeforeExecLocally(_:)`` decided.
+    public enum LocalExecCheck: Sendable {
+        /// Checked: go ahead.
+        case valid
+        /// The check needs something this process lacks (a YAML parser for a file whose content the
+        /// current schema constrains, and which was not already validated against that schema, or a
+        /// network store): hand over to `svcconf-cli`.
+        case needsFullCLI
+    }
+
+    /// ``checkBeforeExec(_:)`` without suspending, for the container launcher (file stores only).
+    /// Without a YAML parser, YAML file contents are taken as checked when the version records the
+    /// digest of the current schema (every write validates against it); otherwise the caller hands
+    /// over to the full CLI.
+    public func checkBeforeExecLocally(_ opened: OpenedVersion) throws -> LocalExecCheck {
+        guard let fs = store as? FileStore else { return .needsFullCLI }
+        let service = opened.info.address.service
+        guard let n = try fs.schemaNumbersNow(of: service).last else { return .valid }
+        let schema = try Self.compileStored(try fs.readSchemaNow(of: service, number: n), service: service, number: n)
+        if parseYAML == nil && schema.needsYAML && opened.info.schema != schema.digest { return .needsFullCLI }
+        try checkValid(opened.config, address: opened.info.address, schema: schema, writing: false)
+        return .valid
+    }
+
+    // MARK: secrecy
+
+    /// What is secret when showing `versions`: what the schemas they were validated against (their
+    /// recorded digests) mark secret or do not describe. A version written without a schema, or whose
+    /// schema is no longer in the store, makes everything secret: redaction never relaxes on the
+    /// strength of a schema the version was not checked against.
+    public func secrecy(for versions: [OpenedVersion]) async -> any SecrecyPolicy {
+        var policies: [any SecrecyPolicy] = []
+        for digest in Set(versions.map(\.info.schema)) {
+            guard let digest, let service = versions.first?.info.address.service,
+                  let stored = try? await schema(service, digest: digest)
+            else { return AllSecret() }
+            policies.append(stored.schema.secrecy(for: versions.map(\.config)))
+        }
+        return policies.count == 1 ? policies[0] : AnySecret(policies: policies)
+    }
+}
+
+/// Secret when any of several policies says so (two versions validated against different schemas).
+struct AnySecret: SecrecyPolicy {
+    let policies: [any SecrecyPolicy]
+    func isSecret(valuePath path: [String]) -> Bool { policies.contains { $0.isSecret(valuePath: path) } }
+    func isSecret(file name: String) -> Bool { policies.contains { $0.isSecret(file: name) } }
+}
