@@ -61,9 +61,9 @@ extension ConfigRepository {
         try Self.compileStored(try await store.readSchema(of: service, number: number), service: service, number: number)
     }
 
-    static func compileStored(_ bytes: [UInt8], service: String, number: Int64) throws -> ServiceSchema {
+    static func compileStored(_ bytes: [UInt8], service: String, number: Int64, checked: Bool = true) throws -> ServiceSchema {
         do {
-            return try ServiceSchema(bytes: bytes)
+            return try ServiceSchema(bytes: bytes, checkAgainstMetaschema: checked)
         } catch {
             throw SvcConfError(.tampered, "stored schema \(number) of \(service) does not compile: \(error.message)",
                                hint: "set a good schema with `svcconf schema set \(service) FILE`")
@@ -154,7 +154,7 @@ extension ConfigRepository {
         guard let fs = store as? FileStore else { return .needsFullCLI }
         let service = opened.info.address.service
         guard let n = try fs.schemaNumbersNow(of: service).last else { return .valid }
-        let schema = try Self.compileStored(try fs.readSchemaNow(of: service, number: n), service: service, number: n)
+        let schema = try Self.compileStored(try fs.readSchemaNow(of: service, number: n), service: service, number: n, checked: false)
         if parseYAML == nil && schema.needsYAML && opened.info.schema != schema.digest { return .needsFullCLI }
         try checkValid(opened.config, address: opened.info.address, schema: schema, writing: false)
         return .valid

@@ -36,6 +36,14 @@ public struct ServiceSchema: Sendable {
 
     /// Parses and compiles a schema: checks it against the 2020-12 metaschema (errors say where).
     public init(document: ConfigValue) throws(SvcConfError) {
+        try self.init(document: document, checkAgainstMetaschema: true)
+    }
+
+    /// `checkAgainstMetaschema: false` is for schemas read back from the store at container start:
+    /// they were checked when set, and compiling the metaschema would double exec's start-up time.
+    /// The compiler itself refuses what it cannot compile, so a schema planted in the store without
+    /// the check can make exec refuse, never crash.
+    init(document: ConfigValue, checkAgainstMetaschema: Bool) throws(SvcConfError) {
         guard case .object(let root) = document else {
             throw SvcConfError(.invalidInput, "a service schema must be a JSON object")
         }
@@ -43,7 +51,8 @@ public struct ServiceSchema: Sendable {
         canonicalBytes = JSON.canonical(document)
         digest = Digest(of: canonicalBytes)
         let options = SchemaValidator.Options(assertFormat: true)
-        values = try SchemaValidator(schema: document, options: options)
+        values = try SchemaValidator(schema: document, options: options, registry: .standard,
+                                     checkAgainstMetaschema: checkAgainstMetaschema)
         valueSecrets = values.secretPaths()
         // Which top-level keys the schema describes (the rest stay secret).
         if case .object(let props)? = root["properties"] { describedKeys = Set(props.keys) } else { describedKeys = [] }
@@ -60,7 +69,8 @@ public struct ServiceSchema: Sendable {
         // x-files may refer to the root's $defs: give its document the same $defs and base.
         for k in ["$defs", "$schema", "$id"] where filesDoc[k] == nil { filesDoc[k] = root[k] }
         do {
-            files = try SchemaValidator(schema: .object(filesDoc), options: options)
+            files = try SchemaValidator(schema: .object(filesDoc), options: options, registry: .standard,
+                                        checkAgainstMetaschema: checkAgainstMetaschema)
         } catch {
             throw SvcConfError(error.kind, error.message.replacingFirst("schema", with: "schema /x-files"), hint: error.hint)
         }
@@ -78,7 +88,8 @@ public struct ServiceSchema: Sendable {
                 doc = .object(o)
             }
             do {
-                content[name] = try SchemaValidator(schema: doc, options: options)
+                content[name] = try SchemaValidator(schema: doc, options: options, registry: .standard,
+                                                    checkAgainstMetaschema: checkAgainstMetaschema)
             } catch {
                 throw SvcConfError(error.kind, "schema /x-files/properties/\(name)/contentSchema: \(error.message)")
             }
@@ -86,11 +97,15 @@ public struct ServiceSchema: Sendable {
         contentSchemas = content
     }
 
-    /// Parses a schema document from JSON or YAML text already decoded into a value.
+    /// Parses a schema document from its JSON bytes.
     public init(bytes: [UInt8]) throws(SvcConfError) {
+        try self.init(bytes: bytes, checkAgainstMetaschema: true)
+    }
+
+    init(bytes: [UInt8], checkAgainstMetaschema: Bool) throws(SvcConfError) {
         let v: ConfigValue
         do { v = try JSON.parse(bytes) } catch { throw SvcConfError(.invalidInput, "schema: \(error)") }
-        try self.init(document: v)
+        try self.init(document: v, checkAgainstMetaschema: checkAgainstMetaschema)
     }
 
     /// The media type a file's schema declares (`contentMediaType`), if any.

@@ -285,7 +285,7 @@ struct SchemaEvaluator {
         guard case .string(let s) = v else { return true }
         // fewer UTF-8 bytes than k means fewer scalars too
         let bytes = s.utf8.count
-        if bytes >= 4 * k || (bytes >= k && Self.scalarCount(s) >= k) { return true }
+        if bytes / 4 >= k || (bytes >= k && Self.scalarCount(s) >= k) { return true }  // bytes / 4: no overflow for huge k
         if errorsOn { report(node, "minLength", "must be at least \(k) character\(k == 1 ? "" : "s") long") }
         return false
     }
