@@ -110,13 +110,13 @@ public enum Launcher {
             if let dir = request.filesDir, !config.files.isEmpty {
                 try LocalFS.makeDirectories(dir, mode: 0o700)
                 for name in JSON.sortedKeys(config.files) {
-                    try LocalFS.writeAtomically("\(dir)/\(name)", config.files[name]!, mode: 0o600, exclusive: false)
+                    try LocalFS.writeAtomically("\(dir)/\(name)", config.files[name]!, mode: 0o600, exclusive: false, durable: false)
                     written.append("\(dir)/\(name)")
                 }
             }
             if let envFile = request.envFile, let envText {
                 try LocalFS.makeDirectories(LocalFS.dirname(envFile), mode: 0o700)
-                try LocalFS.writeAtomically(envFile, envText, mode: 0o600, exclusive: false)
+                try LocalFS.writeAtomically(envFile, envText, mode: 0o600, exclusive: false, durable: false)
                 written.append(envFile)
             }
         } catch {

@@ -108,8 +108,10 @@ enum LocalFS {
     /// `path` (`exclusive == false`) or links it to `path` failing with `.conflict` if `path` exists
     /// (`exclusive == true`, throwing `onConflict` if given); finally fsyncs the directory. A crash leaves either the old state or the
     /// complete new file, never a partial one (a stray `.tmp-*` file at worst).
+    /// `durable: false` skips the fsyncs (the rename stays atomic): for files `exec` hands to a program
+    /// that reads them at once, where surviving a power cut does not matter but start-up time does.
     static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600, exclusive: Bool,
-                                onConflict: SvcConfError? = nil) throws(SvcConfError) {
+                                onConflict: SvcConfError? = nil, durable: Bool = true) throws(SvcConfError) {
         let dir = dirname(path)
         var rnd = [UInt8](repeating: 0, count: 8)
         for i in 0..<8 { rnd[i] = UInt8.random(in: 0...255) }
@@ -126,7 +128,7 @@ enum LocalFS {
             close(fd)
             throw error
         }
-        if fsync(fd) != 0 { let e = errno; close(fd); throw error("cannot sync", tmp, e) }
+        if durable && fsync(fd) != 0 { let e = errno; close(fd); throw error("cannot sync", tmp, e) }
         if close(fd) != 0 { throw error("cannot close", tmp) }
         if exclusive {
             if link(tmp, path) != 0 {
@@ -139,7 +141,7 @@ enum LocalFS {
             if rename(tmp, path) != 0 { throw error("cannot replace", path) }
         }
         ok = true
-        fsyncDirectory(dir)
+        if durable { fsyncDirectory(dir) }
     }
 
     /// Creates `path` and missing parents with `mode`; fine if it already is a directory. Each new
