@@ -1,7 +1,7 @@
 // svcconf-bench — in-process micro-benchmarks for svcconf (build with -c release).
 //
 //   svcconf-bench crypto [--seconds S]
-//   svcconf-bench schema --schema FILE --corpus DIR [--repeats N] [--suite DIR]
+//   svcconf-bench schema --schema FILE --corpus DIR [--repeats N] [--suite DIR] [--name NAME] [--modes LIST]
 //
 // Output lines starting with "RESULT" are machine-readable:
 //   RESULT <name> <value> <unit>
@@ -26,7 +26,11 @@ let usage = """
                              JSON Schema validation rate on DIR/configs.jsonl (from gen_configs.py):
                              is_valid with formats asserted, every error, formats as annotations;
                              median of N timed samples of >= 0.1 s (default 7); --suite DIR also
-                             times the cases prepared by scripts/bench-schema from the test suite
+                             times the cases prepared by scripts/bench-schema from the test suite;
+                             --name NAME reports mode M as NAME_M (another schema + corpus, e.g.
+                             access_boston); --modes LIST (comma-separated) times only those modes of
+                             is_valid_fmt,all_errors_fmt,is_valid_nofmt,is_valid_fmt_valid_half,
+                             is_valid_fmt_invalid_half (default: all)
 
     """
 
@@ -187,6 +191,9 @@ func runSchemaBench(_ args: [String]) throws {
     var corpusDir: String?
     var suiteDir: String?
     var repeats = 7
+    var name: String?
+    let allModes = ["is_valid_fmt", "all_errors_fmt", "is_valid_nofmt", "is_valid_fmt_valid_half", "is_valid_fmt_invalid_half"]
+    var modes = allModes
     var rest = args[...]
     while let arg = rest.popFirst() {
         switch arg {
@@ -196,6 +203,17 @@ func runSchemaBench(_ args: [String]) throws {
         case "--repeats":
             guard let v = rest.popFirst().flatMap(Int.init), v > 0 else { fail("--repeats needs a positive integer") }
             repeats = v
+        case "--name":
+            guard let v = rest.popFirst(), !v.isEmpty else { fail("--name needs a value") }
+            name = v
+        case "--modes":
+            guard let v = rest.popFirst() else { fail("--modes needs a comma-separated list") }
+            let list = v.split(separator: ",").map(String.init)
+            let unknown = list.filter { !allModes.contains($0) }
+            guard !list.isEmpty, unknown.isEmpty else {
+                fail("--modes: unknown mode(s) \(unknown) in '\(v)' (known: \(allModes.joined(separator: ",")))")
+            }
+            modes = allModes.filter { list.contains($0) }
         default: fail("schema: unknown option '\(arg)'")
         }
     }
@@ -236,11 +254,21 @@ func runSchemaBench(_ args: [String]) throws {
 
     let validHalf = zip(corpus, expected).filter { $0.1.valid }.map { $0.0 }
     let invalidHalf = zip(corpus, expected).filter { !$0.1.valid }.map { $0.0 }
-    reportRates("is_valid_fmt", timedPasses(corpus, repeats: repeats) { vFmt.isValid($0) ? 1 : 0 }, count: corpus.count)
-    reportRates("all_errors_fmt", timedPasses(corpus, repeats: repeats) { vFmt.validate($0).errors.count }, count: corpus.count)
-    reportRates("is_valid_nofmt", timedPasses(corpus, repeats: repeats) { vNo.isValid($0) ? 1 : 0 }, count: corpus.count)
-    reportRates("is_valid_fmt_valid_half", timedPasses(validHalf, repeats: repeats) { vFmt.isValid($0) ? 1 : 0 }, count: validHalf.count)
-    reportRates("is_valid_fmt_invalid_half", timedPasses(invalidHalf, repeats: repeats) { vFmt.isValid($0) ? 1 : 0 }, count: invalidHalf.count)
+    let label = { (mode: String) in name.map { "\($0)_\(mode)" } ?? mode }
+    for mode in modes {
+        switch mode {
+        case "is_valid_fmt":
+            reportRates(label(mode), timedPasses(corpus, repeats: repeats) { vFmt.isValid($0) ? 1 : 0 }, count: corpus.count)
+        case "all_errors_fmt":
+            reportRates(label(mode), timedPasses(corpus, repeats: repeats) { vFmt.validate($0).errors.count }, count: corpus.count)
+        case "is_valid_nofmt":
+            reportRates(label(mode), timedPasses(corpus, repeats: repeats) { vNo.isValid($0) ? 1 : 0 }, count: corpus.count)
+        case "is_valid_fmt_valid_half":
+            reportRates(label(mode), timedPasses(validHalf, repeats: repeats) { vFmt.isValid($0) ? 1 : 0 }, count: validHalf.count)
+        default:  // is_valid_fmt_invalid_half
+            reportRates(label(mode), timedPasses(invalidHalf, repeats: repeats) { vFmt.isValid($0) ? 1 : 0 }, count: invalidHalf.count)
+        }
+    }
 
     if let suiteDir { try runSuiteWorkload(suiteDir, repeats: repeats) }
 }
