@@ -2,6 +2,8 @@
 //
 //   svcconf-bench crypto [--seconds S]
 //   svcconf-bench schema --schema FILE --corpus DIR [--repeats N] [--suite DIR] [--name NAME] [--modes LIST]
+//   svcconf-bench schema-memory        peak memory growth while validating a 50 MB instance (its own process,
+//                                      so nothing else moves the process-wide high-water mark)
 //
 // Output lines starting with "RESULT" are machine-readable:
 //   RESULT <name> <value> <unit>
@@ -292,6 +294,39 @@ func runSuiteWorkload(_ suiteDir: String, repeats: Int) throws {
     reportRates("suite_largest", timedPasses(cases, repeats: repeats) { $0.0.validate($0.1).errors.count }, count: cases.count)
 }
 
+// MARK: - schema-memory
+
+/// Builds a ~50 MB instance (50,000 objects of ~1 KB), then validates it twice (is_valid and every
+/// error) and prints how much the peak resident set grew meanwhile: a validator that copied the
+/// instance or kept per-item state would grow by about the instance's size.
+func runSchemaMemory(_ args: [String]) throws {
+    let filler = String(repeating: "abcdefghij", count: 100)
+    var items: [ConfigValue] = []
+    items.reserveCapacity(50_000)
+    for i in 0..<50_000 {
+        items.append(.object(["id": .int(Int64(i)), "name": .string(filler + String(i % 10)), "ok": .bool(true)]))
+    }
+    let instance = ConfigValue.array(items)
+    items = []
+    let v = try SchemaValidator(schema: try JSON.parse(#"""
+    {"type": "array", "items": {"type": "object", "required": ["id", "name"], "additionalProperties": false,
+      "properties": {"id": {"type": "integer", "minimum": 0}, "name": {"type": "string", "pattern": "^[a-j]+[0-9]$", "maxLength": 2000},
+                     "ok": {"type": "boolean"}}}}
+    """#))
+    func peakRSS() -> Int {
+        var u = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        return u.ru_maxrss * 1024
+    }
+    let before = peakRSS()
+    let valid = v.isValid(instance) && v.validate(instance).isValid
+    let grown = peakRSS() - before
+    let size = JSON.canonical(instance).count
+    print("RESULT schema_memory.instance_bytes \(size) bytes")
+    print("RESULT schema_memory.valid \(valid ? 1 : 0) bool")
+    print("RESULT schema_memory.peak_rss_growth \(grown) bytes")
+}
+
 // MARK: - main
 
 let arguments = CommandLine.arguments
@@ -302,6 +337,8 @@ do {
         try runCryptoBench(Array(arguments.dropFirst(2)))
     case "schema":
         try runSchemaBench(Array(arguments.dropFirst(2)))
+    case "schema-memory":
+        try runSchemaMemory(Array(arguments.dropFirst(2)))
     case "-h", "--help", "help":
         print(usage, terminator: "")
     default:

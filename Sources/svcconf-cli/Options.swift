@@ -36,12 +36,7 @@ struct GlobalOptions: ParsableArguments {
         let store = try StoreLocator.open(storeURL)
         let paths = keyFiles.isEmpty ? Keyring.pathsFromEnvironment() : keyFiles
         return ConfigRepository(store: store, keyring: try Keyring.load(paths: paths), author: resolvedAuthor,
-                                parseYAML: { name, bytes in
-                                    guard let text = String(validating: bytes, as: UTF8.self) else {
-                                        throw SvcConfError(.invalidInput, "\(name): not valid UTF-8")
-                                    }
-                                    return try YAMLCodec.parse(text, source: name)
-                                })
+                                parseYAML: YAMLFiles.parse)
     }
 }
 
@@ -69,4 +64,14 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 /// `--format` for tables and diffs.
 enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json
+}
+
+/// YAML file contents for schema checks.
+enum YAMLFiles {
+    @Sendable static func parse(_ name: String, _ bytes: [UInt8]) throws -> ConfigValue {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw SvcConfError(.invalidInput, "\(name): not valid UTF-8")
+        }
+        return try YAMLCodec.parse(text, source: name)
+    }
 }

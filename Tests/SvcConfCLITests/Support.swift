@@ -220,26 +220,36 @@ final class Sandbox: Sendable {
         snapshot().filter { !$0.value.isDirectory && $0.value.data.range(of: Data(needle.utf8)) != nil }.map(\.key).sorted()
     }
 
-    /// Runs a command that must fail: exit `code`, nothing on stdout, one `svcconf: error:` line
-    /// then only `svcconf: hint:` lines on stderr, no canary anywhere, and the sandbox unchanged.
+    /// Runs a command that must fail: exit `code`, nothing on stdout, one `svcconf: error:` line,
+    /// then `svcconf:   ` detail lines (each containing one of `details`, when given), then only
+    /// `svcconf: hint:` lines on stderr, no canary anywhere, and the sandbox unchanged.
     @discardableResult
     func expectFailure(_ args: [String], code: Int32, stdin: String? = nil, env: [String: String] = [:],
-                       mentions: String? = nil, hint: String? = nil,
+                       mentions: String? = nil, hint: String? = nil, details: [String] = [],
                        sourceLocation: SourceLocation = #_sourceLocation) -> RunResult {
         let before = snapshot()
         let r = run(args, stdin: stdin, env: env)
         let after = snapshot()
         let cmd = "svcconf " + args.joined(separator: " ")
-        expectError(r, code: code, mentions: mentions, hint: hint, command: cmd, sourceLocation: sourceLocation)
+        expectError(r, code: code, mentions: mentions, hint: hint, details: details, command: cmd, sourceLocation: sourceLocation)
         let changed = Set(before.keys).symmetricDifference(after.keys).union(before.keys.filter { before[$0] != after[$0] })
         #expect(changed.isEmpty, "\(cmd) changed files: \(changed.sorted())", sourceLocation: sourceLocation)
         return r
     }
 }
 
-/// The shape of every error: exit `code`, empty stdout, `svcconf: error: ...` then hints, no canary.
-func expectError(_ r: RunResult, code: Int32, mentions: String? = nil, hint: String? = nil, command: String = "",
-                 sourceLocation: SourceLocation = #_sourceLocation) {
+/// The prefix of an error's detail lines (one per schema error of a validation failure).
+let detailPrefix = "svcconf:   "
+
+/// The detail lines of an error on stderr, without their prefix.
+func errorDetails(_ err: String) -> [String] {
+    err.split(separator: "\n").filter { $0.hasPrefix(detailPrefix) }.map { String($0.dropFirst(detailPrefix.count)) }
+}
+
+/// The shape of every error: exit `code`, empty stdout, `svcconf: error: ...`, then detail lines
+/// (`svcconf:   ...`; each of `details` must be contained in one), then hints, no canary.
+func expectError(_ r: RunResult, code: Int32, mentions: String? = nil, hint: String? = nil, details: [String] = [],
+                 command: String = "", sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(r.code == code, "\(command): exit \(r.code), expected \(code); stderr: \(r.err)", sourceLocation: sourceLocation)
     #expect(r.out.isEmpty, "\(command): stdout should be empty on error, got: \(r.out)", sourceLocation: sourceLocation)
     let lines = r.err.split(separator: "\n", omittingEmptySubsequences: false)
@@ -247,8 +257,14 @@ func expectError(_ r: RunResult, code: Int32, mentions: String? = nil, hint: Str
             sourceLocation: sourceLocation)
     let body = lines.dropLast()
     #expect(body.first?.hasPrefix("svcconf: error: ") == true, "\(command): first stderr line: \(r.err)", sourceLocation: sourceLocation)
-    #expect(body.dropFirst().allSatisfy { $0.hasPrefix("svcconf: hint: ") }, "\(command): extra stderr lines: \(r.err)",
-            sourceLocation: sourceLocation)
+    let afterError = body.dropFirst()
+    let detailLines = afterError.prefix { $0.hasPrefix(detailPrefix) }
+    #expect(afterError.dropFirst(detailLines.count).allSatisfy { $0.hasPrefix("svcconf: hint: ") },
+            "\(command): extra stderr lines: \(r.err)", sourceLocation: sourceLocation)
+    for d in details {
+        #expect(detailLines.contains { $0.contains(d) }, "\(command): no detail line contains \(d): \(r.err)",
+                sourceLocation: sourceLocation)
+    }
     #expect(!r.out.contains(canaryPrefix) && !r.err.contains(canaryPrefix), "\(command): a secret leaked: \(r.out)\(r.err)",
             sourceLocation: sourceLocation)
     if let mentions {

@@ -467,13 +467,6 @@ struct SchemaLimitsTests {
         #expect(shallow.isValid(small))
     }
 
-    /// Peak resident set size of this process, in bytes.
-    static func peakRSS() -> Int {
-        var u = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &u)
-        return u.ru_maxrss * 1024
-    }
-
     /// True when running under AddressSanitizer (its runtime is linked in).
     static var underAddressSanitizer: Bool {
         #if os(Linux)
@@ -484,7 +477,7 @@ struct SchemaLimitsTests {
         return dlsym(anywhere, "__asan_init") != nil
     }
 
-    @Test("a 50 MB instance is validated in bounded extra memory")
+    @Test("a 50 MB instance is validated")
     func largeInstance() throws {
         // 50,000 objects of ~1 KB: 50 MB of JSON text, built in memory
         let filler = String(repeating: "abcdefghij", count: 100)
@@ -500,18 +493,11 @@ struct SchemaLimitsTests {
           "properties": {"id": {"type": "integer", "minimum": 0}, "name": {"type": "string", "pattern": "^[a-j]+[0-9]$", "maxLength": 2000},
                          "ok": {"type": "boolean"}}}}
         """##)
-        let before = Self.peakRSS()
         #expect(v.isValid(instance))
         let r = v.validate(instance)
         #expect(r.isValid)
-        let grown = Self.peakRSS() - before
-        // the instance itself is ~60 MB in memory; validating must not copy it or keep per-item state.
-        // Peak RSS is process-wide and other suites run in parallel, so the bound is "less than one
-        // copy of the instance" rather than a tight figure (alone, the growth measures under 16 MiB).
-        // (AddressSanitizer's quarantine keeps freed memory, so the bound only holds without it.)
-        if !Self.underAddressSanitizer {
-            #expect(grown < 48 << 20, "peak RSS grew by \(grown >> 20) MiB while validating")
-        }
+        // Memory is measured in a process of its own (`svcconf-bench schema-memory`, checked by the
+        // CLI tests): peak RSS is process-wide and other suites run in parallel here.
         #expect(JSON.canonical(instance).count > 50_000_000)  // measured last: this allocates 50 MB
     }
 

@@ -18,8 +18,11 @@ extension ConfigRepository {
         _ = try await requirePolicy()
         let schema = try ServiceSchema(document: document)
         let numbers = try await store.schemaNumbers(of: service)
-        if let last = numbers.last, let current = try await loadSchema(service, number: last), current.digest == schema.digest {
-            return (StoredSchema(number: last, schema: current), false)
+        // Compare the stored bytes (canonical) without compiling them: a stored schema that no longer
+        // compiles must not block setting a good one, the way out its error's hint names.
+        if let last = numbers.last, let bytes = try? await store.readSchema(of: service, number: last),
+           Digest(of: bytes) == schema.digest {
+            return (StoredSchema(number: last, schema: schema), false)
         }
         let number = (numbers.last ?? 0) + 1
         try await store.createSchema(of: service, number: number, bytes: schema.canonicalBytes)
@@ -72,6 +75,12 @@ extension ConfigRepository {
 
     /// Throws `.validationFailed` listing every error when `config` does not satisfy `schema`.
     func checkValid(_ config: Config, address: ConfigAddress, schema: ServiceSchema, writing: Bool) throws {
+        // A version records the digest of the schema it was checked against, and the launcher takes
+        // YAML file contents of such versions as checked: never write one whose YAML went unchecked.
+        if writing, parseYAML == nil,
+           let name = config.files.keys.sorted().first(where: { schema.contentSchemas[$0] != nil && schema.mediaType(ofFile: $0) == "application/yaml" }) {
+            throw SvcConfError(.internal, "\(address): cannot check file \(Names.quoted(name)) against the schema without a YAML parser; nothing was written")
+        }
         let issues = schema.validate(config, parseYAML: parseYAML)
         guard !issues.isEmpty else { return }
         throw SvcConfError(.validationFailed,
@@ -112,12 +121,12 @@ extension ConfigRepository {
         public let failure: SvcConfError?
     }
 
-    /// For CI: opens every config's latest version and validates it against its service's current
-    /// schema. Never returns plaintext.
-    public func check() async throws -> [CheckResult] {
+    /// For CI: opens every config's latest version (of `service`, or of all) and validates it against
+    /// its service's current schema. Never returns plaintext.
+    public func check(service: String? = nil) async throws -> [CheckResult] {
         _ = try await requirePolicy()
         var out: [CheckResult] = []
-        for a in try await store.addresses() {
+        for a in try await store.addresses() where service == nil || a.service == service {
             do {
                 out.append(CheckResult(address: a, report: try await validate(a), failure: nil))
             } catch let e as SvcConfError {

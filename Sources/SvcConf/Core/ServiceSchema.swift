@@ -31,7 +31,10 @@ public struct ServiceSchema: Sendable {
     let fileProperties: [String: ConfigValue]
     let contentSchemas: [String: SchemaValidator]
     let describedKeys: Set<String>
+    /// `additionalProperties` / `unevaluatedProperties` is a schema: it describes every other key.
     let describesAnyKey: Bool
+    /// The root's `patternProperties` patterns: they describe the keys they match (and only those).
+    let describedPatterns: [ECMARegex]
     let fileSecrets: SecretPaths?
 
     /// Parses and compiles a schema: checks it against the 2020-12 metaschema (errors say where).
@@ -57,7 +60,9 @@ public struct ServiceSchema: Sendable {
         // Which top-level keys the schema describes (the rest stay secret).
         if case .object(let props)? = root["properties"] { describedKeys = Set(props.keys) } else { describedKeys = [] }
         let additional = root["additionalProperties"] ?? root["unevaluatedProperties"]
-        describesAnyKey = root["patternProperties"] != nil || (additional.map { $0 != .bool(true) && $0 != .bool(false) } ?? false)
+        describesAnyKey = additional.map { $0 != .bool(true) && $0 != .bool(false) } ?? false
+        // A pattern that does not compile (the validator refused the schema already) describes nothing.
+        describedPatterns = (root["patternProperties"]?.objectValue ?? [:]).keys.sorted().compactMap { try? ECMARegex($0) }
         guard let x = root["x-files"] else {
             files = nil
             fileProperties = [:]
@@ -164,7 +169,7 @@ public struct ServiceSchema: Sendable {
             issues += content.validate(parsed).errors.map { Issue(file: name, error: $0) }
         }
         issues += files.validate(.object(instance)).errors.map { e in
-            Issue(file: nil, error: ValidationError(instanceLocation: "/(files)" + e.instanceLocation, keyword: e.keyword,
+            Issue(file: nil, error: ValidationError(instanceLocation: "(files)" + e.instanceLocation, keyword: e.keyword,
                                                     schemaLocation: e.schemaLocation.replacingFirst("#", with: "#/x-files"),
                                                     message: e.message))
         }
@@ -187,7 +192,8 @@ public struct ServiceSchema: Sendable {
 
         func isSecret(valuePath path: [String]) -> Bool {
             guard let top = path.first else { return true }
-            if !schema.describedKeys.contains(top) && !schema.describesAnyKey { return true }
+            if !schema.describedKeys.contains(top) && !schema.describesAnyKey
+                && !schema.describedPatterns.contains(where: { $0.matches(top) }) { return true }
             if schema.valueSecrets.isSecret(path) { return true }
             return annotated.contains { $0.count <= path.count && Array(path.prefix($0.count)) == $0 }
         }
@@ -214,7 +220,8 @@ public struct ServiceSchema: Sendable {
             guard !types.isEmpty, !types.contains("string") else { continue }
             if types.contains("integer"), let i = Int64(text), String(i) == text {
                 out[key] = .int(i)
-            } else if types.contains("number"), let parsed = try? JSON.parse(text), case .number = parsed {
+            } else if types.contains("number"), !text.unicodeScalars.contains(where: { " \t\n\r".unicodeScalars.contains($0) }),
+                      let parsed = try? JSON.parse(text), case .number = parsed {
                 out[key] = parsed
             } else if types.contains("boolean"), text == "true" || text == "false" {
                 out[key] = .bool(text == "true")

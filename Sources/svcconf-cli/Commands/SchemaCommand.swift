@@ -46,7 +46,7 @@ struct SchemaSetCommand: AsyncParsableCommand {
         Terminal.out(changed ? "\(service): stored schema \(stored.number) (\(stored.schema.digest))"
                              : "\(service): no changes; schema \(stored.number) is already this document")
         // Tell the writer which current configs the new schema refuses (exec would refuse them too).
-        for result in (try? await repo.check()) ?? [] where result.address.service == service {
+        for result in (try? await repo.check(service: service)) ?? [] {
             if let report = result.report, !report.isValid {
                 Terminal.note("warning: \(result.address) version \(report.info.version) does not match schema \(stored.number) (\(report.issues.count) error(s)); `svcconf validate \(service) --env \(result.address.env)` lists them; exec refuses it until it is fixed")
             }
