@@ -26,16 +26,16 @@ public struct ServiceSchema: Sendable {
     /// SHA-256 of ``canonicalBytes``.
     public let digest: Digest
     let values: SchemaValidator
-    let valueSecrets: SecretPaths
     let files: SchemaValidator?
     let fileProperties: [String: ConfigValue]
-    let contentSchemas: [String: SchemaValidator]
+    /// Content schemas by file name: documents, compiled when a check needs them (exec without a
+    /// YAML parser never compiles the YAML ones).
+    let contentSchemas: [String: ConfigValue]
     let describedKeys: Set<String>
     /// `additionalProperties` / `unevaluatedProperties` is a schema: it describes every other key.
     let describesAnyKey: Bool
     /// The root's `patternProperties` patterns: they describe the keys they match (and only those).
     let describedPatterns: [ECMARegex]
-    let fileSecrets: SecretPaths?
 
     /// Parses and compiles a schema: checks it against the 2020-12 metaschema (errors say where).
     public init(document: ConfigValue) throws(SvcConfError) {
@@ -54,9 +54,7 @@ public struct ServiceSchema: Sendable {
         canonicalBytes = JSON.canonical(document)
         digest = Digest(of: canonicalBytes)
         let options = SchemaValidator.Options(assertFormat: true)
-        values = try SchemaValidator(schema: document, options: options, registry: .standard,
-                                     checkAgainstMetaschema: checkAgainstMetaschema)
-        valueSecrets = values.secretPaths()
+        values = try Self.compile(document, options: options, checkAgainstMetaschema: checkAgainstMetaschema)
         // Which top-level keys the schema describes (the rest stay secret).
         if case .object(let props)? = root["properties"] { describedKeys = Set(props.keys) } else { describedKeys = [] }
         let additional = root["additionalProperties"] ?? root["unevaluatedProperties"]
@@ -67,23 +65,20 @@ public struct ServiceSchema: Sendable {
             files = nil
             fileProperties = [:]
             contentSchemas = [:]
-            fileSecrets = nil
             return
         }
         guard case .object(var filesDoc) = x else { throw SvcConfError(.invalidInput, "schema /x-files must be a schema object") }
         // x-files may refer to the root's $defs: give its document the same $defs and base.
         for k in ["$defs", "$schema", "$id"] where filesDoc[k] == nil { filesDoc[k] = root[k] }
         do {
-            files = try SchemaValidator(schema: .object(filesDoc), options: options, registry: .standard,
-                                        checkAgainstMetaschema: checkAgainstMetaschema)
+            files = try Self.compile(.object(filesDoc), options: options, checkAgainstMetaschema: checkAgainstMetaschema)
         } catch {
             throw SvcConfError(error.kind, error.message.replacingFirst("schema", with: "schema /x-files"), hint: error.hint)
         }
-        fileSecrets = files?.secretPaths()
         var props: [String: ConfigValue] = [:]
         if case .object(let p)? = filesDoc["properties"] { props = p }
         fileProperties = props
-        var content: [String: SchemaValidator] = [:]
+        var content: [String: ConfigValue] = [:]
         for (name, prop) in props {
             guard let cs = prop["contentSchema"], let mt = prop["contentMediaType"]?.stringValue,
                   mt == "application/json" || mt == "application/yaml" else { continue }
@@ -92,14 +87,30 @@ public struct ServiceSchema: Sendable {
                 for k in ["$defs", "$schema", "$id"] where o[k] == nil { o[k] = root[k] }
                 doc = .object(o)
             }
-            do {
-                content[name] = try SchemaValidator(schema: doc, options: options, registry: .standard,
-                                                    checkAgainstMetaschema: checkAgainstMetaschema)
-            } catch {
-                throw SvcConfError(error.kind, "schema /x-files/properties/\(name)/contentSchema: \(error.message)")
-            }
+            // Checked now when the schema is being set; read back from the store, compiled on use.
+            if checkAgainstMetaschema { _ = try Self.compileContent(doc, file: name, checkAgainstMetaschema: true) }
+            content[name] = doc
         }
         contentSchemas = content
+    }
+
+    /// Compiles with the standard registry (the embedded metaschemas) when checking; without the
+    /// check, first with an empty registry, which spares parsing the metaschemas at container start,
+    /// and with the standard one when the schema refers to them.
+    static func compile(_ doc: ConfigValue, options: SchemaValidator.Options, checkAgainstMetaschema: Bool) throws(SvcConfError) -> SchemaValidator {
+        if !checkAgainstMetaschema,
+           let v = try? SchemaValidator(schema: doc, options: options, registry: SchemaRegistry(), checkAgainstMetaschema: false) {
+            return v
+        }
+        return try SchemaValidator(schema: doc, options: options, registry: .standard, checkAgainstMetaschema: checkAgainstMetaschema)
+    }
+
+    static func compileContent(_ doc: ConfigValue, file name: String, checkAgainstMetaschema: Bool) throws(SvcConfError) -> SchemaValidator {
+        do {
+            return try compile(doc, options: SchemaValidator.Options(assertFormat: true), checkAgainstMetaschema: checkAgainstMetaschema)
+        } catch {
+            throw SvcConfError(error.kind, "schema /x-files/properties/\(name)/contentSchema: \(error.message)")
+        }
     }
 
     /// Parses a schema document from its JSON bytes.
@@ -143,7 +154,17 @@ public struct ServiceSchema: Sendable {
         for (name, bytes) in config.files {
             let text = String(validating: bytes, as: UTF8.self)
             instance[name] = text.map { .string($0) } ?? .string("")
-            guard let content = contentSchemas[name] else { continue }
+            guard let contentDoc = contentSchemas[name] else { continue }
+            if mediaType(ofFile: name) == "application/yaml" && parseYAML == nil { continue }
+            let content: SchemaValidator
+            do {
+                content = try Self.compileContent(contentDoc, file: name, checkAgainstMetaschema: false)
+            } catch {
+                issues.append(Issue(file: name, error: ValidationError(instanceLocation: "", keyword: "contentSchema",
+                                                                       schemaLocation: "#/x-files/properties/\(name)/contentSchema",
+                                                                       message: "cannot be checked: \(error.message)")))
+                continue
+            }
             let parsed: ConfigValue
             do {
                 switch mediaType(ofFile: name) {
@@ -183,25 +204,28 @@ public struct ServiceSchema: Sendable {
     public func secrecy(for configs: [Config]) -> any SecrecyPolicy {
         var annotated: [[String]] = []
         for c in configs { annotated += values.validate(.object(c.values)).secretLocations }
-        return SchemaSecrecy(schema: self, annotated: annotated)
+        return SchemaSecrecy(schema: self, annotated: annotated, valueSecrets: values.secretPaths(),
+                             fileSecrets: files?.secretPaths())
     }
 
     struct SchemaSecrecy: SecrecyPolicy {
         let schema: ServiceSchema
         let annotated: [[String]]
+        let valueSecrets: SecretPaths
+        let fileSecrets: SecretPaths?
 
         func isSecret(valuePath path: [String]) -> Bool {
             guard let top = path.first else { return true }
             if !schema.describedKeys.contains(top) && !schema.describesAnyKey
                 && !schema.describedPatterns.contains(where: { $0.matches(top) }) { return true }
-            if schema.valueSecrets.isSecret(path) { return true }
+            if valueSecrets.isSecret(path) { return true }
             return annotated.contains { $0.count <= path.count && Array(path.prefix($0.count)) == $0 }
         }
 
         func isSecret(file name: String) -> Bool {
             guard let prop = schema.fileProperties[name] else { return true }
             if prop["writeOnly"] == .bool(true) || prop["x-secret"] == .bool(true) { return true }
-            return schema.fileSecrets?.isSecret([name]) ?? true
+            return fileSecrets?.isSecret([name]) ?? true
         }
     }
 
