@@ -18,20 +18,25 @@ let package = Package(
         // libcrypto from the system (apt: libssl-dev). Only SvcConfCrypto imports it.
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "SvcConfCrypto", dependencies: ["COpenSSL"]),
+        // SigV4, S3 and KMS clients, AWS credentials: Foundation-free, over an HTTPTransport protocol.
+        .target(name: "SvcConfAWS", dependencies: ["SvcConfCrypto"]),
+        // The HTTP transport for the AWS clients: Foundation's URLSession (system libcurl, OpenSSL).
+        .target(name: "SvcConfHTTP", dependencies: ["SvcConfAWS"]),
         // The core: sealed format, keys, stores, config model, diff. Foundation-free, so the container
         // entrypoint that links it starts fast.
-        .target(name: "SvcConf", dependencies: ["SvcConfCrypto"]),
+        .target(name: "SvcConf", dependencies: ["SvcConfCrypto", "SvcConfAWS"]),
         // YAML in and out (Yams, which brings Foundation): only the full CLI and the server link it.
         .target(name: "SvcConfYAML", dependencies: ["SvcConf", .product(name: "Yams", package: "Yams")]),
         // `svcconf`: a small launcher that runs `exec` itself and hands every other command to svcconf-cli.
         .executableTarget(name: "svcconf", dependencies: ["SvcConf"]),
         // `svcconf-cli`: every command, on swift-argument-parser.
         .executableTarget(name: "svcconf-cli", dependencies: [
-            "SvcConf", "SvcConfYAML",
+            "SvcConf", "SvcConfYAML", "SvcConfHTTP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "svcconf-bench", dependencies: ["SvcConf", "SvcConfCrypto"], path: "Sources/svcconf-bench"),
+        .executableTarget(name: "svcconf-bench", dependencies: ["SvcConf", "SvcConfCrypto", "SvcConfAWS"], path: "Sources/svcconf-bench"),
         .testTarget(name: "SvcConfCryptoTests", dependencies: ["SvcConfCrypto"]),
+        .testTarget(name: "SvcConfAWSTests", dependencies: ["SvcConfAWS", "SvcConfHTTP"]),
         .testTarget(name: "SvcConfTests", dependencies: ["SvcConf", "SvcConfYAML"]),
         .testTarget(name: "SvcConfCLITests", dependencies: ["SvcConf"]),
     ],

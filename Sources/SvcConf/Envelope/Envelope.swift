@@ -18,12 +18,23 @@ public enum Envelope {
         guard recipients.count <= SealedCodec.maxRecipients else {
             throw SvcConfError(.usage, "a version can have at most \(SealedCodec.maxRecipients) recipients")
         }
-        let dataKey = try SymmetricKey.random()
         var header = template
         header.nonce = try SecureRandom.bytes(count: 12)
         let ctx = WrapContext(service: header.service, env: header.env)
         var stanzas: [Stanza] = []
-        for r in recipients { stanzas.append(try await r.wrap(dataKey, for: ctx)) }
+        // A recipient that can make data keys (KMS GenerateDataKey) makes it and wraps it in one call;
+        // otherwise the key comes from the local CSPRNG. The others wrap the same key.
+        let dataKey: SymmetricKey
+        var rest = recipients[...]
+        if let generator = recipients.first as? any DataKeyGenerator {
+            let (key, stanza) = try await generator.generateDataKey(for: ctx)
+            dataKey = key
+            stanzas.append(stanza)
+            rest = rest.dropFirst()
+        } else {
+            dataKey = try SymmetricKey.random()
+        }
+        for r in rest { stanzas.append(try await r.wrap(dataKey, for: ctx)) }
         header.recipients = stanzas
         let auth = SealedCodec.authenticatedBytes(of: header)
         let (macKey, payloadKey) = try deriveKeys(dataKey, nonce: header.nonce)

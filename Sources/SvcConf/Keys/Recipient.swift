@@ -30,3 +30,10 @@ public protocol Identity: Sendable {
     /// unwraps; throws ``SvcConfError`` `.tampered` when it is addressed here but does not unwrap.
     func unwrap(_ stanza: Stanza, for context: WrapContext) async throws -> SymmetricKey?
 }
+
+/// A recipient that can also create the data key (AWS KMS GenerateDataKey): one call makes the key and
+/// its wrapping, and the key comes from the key service's generator.
+public protocol DataKeyGenerator: Recipient {
+    /// A fresh 256-bit data key and the stanza wrapping it for `context`.
+    func generateDataKey(for context: WrapContext) async throws -> (SymmetricKey, Stanza)
+}
