@@ -38,7 +38,7 @@ let package = Package(
         .testTarget(name: "SvcConfCryptoTests", dependencies: ["SvcConfCrypto"]),
         .testTarget(name: "SvcConfAWSTests", dependencies: ["SvcConfAWS", "SvcConfHTTP"]),
         .testTarget(name: "SvcConfTests", dependencies: ["SvcConf", "SvcConfYAML"]),
-        .testTarget(name: "SvcConfCLITests", dependencies: ["SvcConf"]),
+        .testTarget(name: "SvcConfCLITests", dependencies: ["SvcConf", "SvcConfAWS", "SvcConfHTTP"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -4,6 +4,7 @@
 //   svcconf-bench schema --schema FILE --corpus DIR [--repeats N] [--suite DIR] [--name NAME] [--modes LIST]
 //   svcconf-bench schema-memory        peak memory growth while validating a 50 MB instance (its own process,
 //                                      so nothing else moves the process-wide high-water mark)
+//   svcconf-bench sigv4 [--seconds S]  SigV4 signing rate, the request shapes of peers/sigv4.py
 //
 // Output lines starting with "RESULT" are machine-readable:
 //   RESULT <name> <value> <unit>
@@ -12,6 +13,7 @@
 
 import SvcConf
 import SvcConfCrypto
+import SvcConfAWS
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -33,6 +35,9 @@ let usage = """
                              access_boston); --modes LIST (comma-separated) times only those modes of
                              is_valid_fmt,all_errors_fmt,is_valid_nofmt,is_valid_fmt_valid_half,
                              is_valid_fmt_invalid_half (default: all)
+      sigv4 [--seconds S]    SigV4 signatures/s for the shapes of peers/sigv4.py (S3 PUT of 1 KiB, KMS
+                             Decrypt), each signature on a fresh unsigned request; 3 rounds of ~S
+                             seconds of signing (default 1), best round reported
 
     """
 
@@ -327,6 +332,91 @@ func runSchemaMemory(_ args: [String]) throws {
     print("RESULT schema_memory.peak_rss_growth \(grown) bytes")
 }
 
+// MARK: - sigv4
+
+/// The request shapes of `peers/sigv4.py`: an S3 PUT (path-style, 1 KiB body, Content-Type) and a KMS
+/// Decrypt (X-Amz-Target, JSON body with a 150-byte base64 blob), with the peer's credentials.
+enum SigV4BenchShapes {
+    static let credentials = AWSCredentials(accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+    static let body1k: [UInt8] = (0 ..< 1024).map { UInt8(($0 * 7 + 3) % 256) }
+    /// `{"CiphertextBlob": "<base64 of sha256(b"svcconf-peer-kms-blob") * 4 + b"\x01" * 22>"}`, as the peer's.
+    static let kmsBody: [UInt8] = Array(#"{"CiphertextBlob": "ryuds2ws0ca4KzxdHfICPdrAZiw5yqEP3zRwZFu8XqqvK52zbCzRxrgrPF0d8gI92sBmLDnKoQ/fNHBkW7xeqq8rnbNsLNHGuCs8XR3yAj3awGYsOcqhD980cGRbvF6qryuds2ws0ca4KzxdHfICPdrAZiw5yqEP3zRwZFu8XqoBAQEBAQEBAQEBAQEBAQEBAQEBAQEB"}"#.utf8)
+
+    static func s3Put() -> HTTPRequest {
+        HTTPRequest(method: "PUT", scheme: "https", host: "s3.us-east-1.amazonaws.com", path: "/svcconf-peer/svc/config.json",
+                    headers: [("Content-Type", "application/octet-stream")], body: body1k)
+    }
+
+    static func kmsDecrypt() -> HTTPRequest {
+        HTTPRequest(method: "POST", scheme: "https", host: "kms.us-east-1.amazonaws.com", path: "/",
+                    headers: [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", "TrentService.Decrypt")],
+                    body: kmsBody)
+    }
+
+    static let all: [(name: String, service: String, build: @Sendable () -> HTTPRequest)] = [
+        ("s3_put", "s3", s3Put), ("kms_decrypt", "kms", kmsDecrypt),
+    ]
+}
+
+/// Signs batches of fresh, unsigned requests (built before each timed batch, as the peer does) for
+/// ~`seconds` of signing time and returns signatures per second. `newSigner` builds a signer per
+/// request, as a client that does not keep its signer would (no signing-key cache hits).
+func sigV4Rate(seconds: Double, service: String, build: () -> HTTPRequest, newSigner: Bool = false) -> Double {
+    let signer = SigV4Signer(credentials: SigV4BenchShapes.credentials, region: "us-east-1", service: service)
+    let batch = 10_000
+    var signed = 0
+    var timed = 0.0
+    var sink = 0
+    repeat {
+        var requests = (0 ..< batch).map { _ in build() }
+        let t0 = now()
+        if newSigner {
+            for i in requests.indices {
+                SigV4Signer(credentials: SigV4BenchShapes.credentials, region: "us-east-1", service: service)
+                    .sign(&requests[i], date: .now())
+            }
+        } else {
+            for i in requests.indices { signer.sign(&requests[i], date: .now()) }
+        }
+        timed += now() - t0
+        signed += batch
+        sink &+= requests[batch - 1].headers.count
+        guard requests[batch - 1].header("Authorization")?.hasPrefix("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") == true else {
+            printError("svcconf-bench: sigv4: request not signed\n")
+            exit(1)
+        }
+    } while timed < seconds
+    if sink == Int.min { print("# sink \(sink)") }
+    return Double(signed) / timed
+}
+
+func runSigV4Bench(_ args: [String]) {
+    var seconds = 1.0
+    var rest = args[...]
+    while let arg = rest.popFirst() {
+        switch arg {
+        case "--seconds":
+            guard let value = rest.popFirst().flatMap(Double.init), value > 0 else { fail("--seconds needs a positive number") }
+            seconds = value
+        default:
+            fail("sigv4: unknown option '\(arg)'")
+        }
+    }
+    print("== svcconf-bench sigv4: 3 rounds x ~\(format1(seconds)) s of signing per shape, fresh unsigned request per signature, date = SigV4Date.now()")
+    for shape in SigV4BenchShapes.all {
+        _ = sigV4Rate(seconds: 0.05, service: shape.service, build: shape.build)  // warm-up
+        var rounds: [Double] = []
+        for _ in 0 ..< 3 { rounds.append(sigV4Rate(seconds: seconds, service: shape.service, build: shape.build)) }
+        let best = rounds.max()!
+        let fresh = sigV4Rate(seconds: min(seconds, 0.5), service: shape.service, build: shape.build, newSigner: true)
+        let pad = String(repeating: " ", count: max(0, 12 - shape.name.count))
+        print("   \(shape.name)\(pad) sign: best \(Int(best.rounded())) sig/s (\(format1(1e6 / best)) us/sig)   rounds \(rounds.map { String(Int($0.rounded())) }.joined(separator: " "))   | new signer per request \(Int(fresh.rounded())) sig/s")
+        print("RESULT sigv4.svcconf.\(shape.name).sign_per_s \(Int(best.rounded())) sig/s")
+        print("RESULT sigv4.svcconf.\(shape.name).us_per_sig \(format1(1e6 / best)) us")
+        print("RESULT sigv4.svcconf.\(shape.name).new_signer_sign_per_s \(Int(fresh.rounded())) sig/s")
+    }
+}
+
 // MARK: - main
 
 let arguments = CommandLine.arguments
@@ -339,6 +429,8 @@ do {
         try runSchemaBench(Array(arguments.dropFirst(2)))
     case "schema-memory":
         try runSchemaMemory(Array(arguments.dropFirst(2)))
+    case "sigv4":
+        runSigV4Bench(Array(arguments.dropFirst(2)))
     case "-h", "--help", "help":
         print(usage, terminator: "")
     default:

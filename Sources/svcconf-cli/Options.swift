@@ -6,6 +6,8 @@ import Darwin
 import ArgumentParser
 import SvcConf
 import SvcConfYAML
+import SvcConfAWS
+import SvcConfHTTP
 
 /// Flags every command takes: where the store is, which keys to use, who is writing.
 struct GlobalOptions: ParsableArguments {
@@ -17,6 +19,9 @@ struct GlobalOptions: ParsableArguments {
 
     @Option(name: .long, help: ArgumentHelp("Author recorded in new versions (default: $SVCCONF_AUTHOR, else the OS user).", valueName: "name"))
     var author: String?
+
+    @Option(name: .customLong("endpoint-url"), help: ArgumentHelp("S3 endpoint for s3:// stores (default: $AWS_ENDPOINT_URL_S3, else $AWS_ENDPOINT_URL, else AWS).", valueName: "url"))
+    var endpointURL: String?
 
     var storeURL: String {
         if let store { return store }
@@ -31,11 +36,23 @@ struct GlobalOptions: ParsableArguments {
         return "unknown"
     }
 
-    /// The repository these flags describe.
+    /// The repository these flags describe. AWS clients (S3 for an s3:// store, KMS for kms:
+    /// recipients) use the standard credential chain and region; nothing is contacted until needed.
     func repository() throws -> ConfigRepository {
-        let store = try StoreLocator.open(storeURL)
+        let transport = LazyURLSessionTransport()
+        var s3: S3Client?
+        if storeURL.hasPrefix("s3://") {
+            do {
+                s3 = try S3Client.fromEnvironment(transport: transport, endpoint: endpointURL)
+            } catch let e as AWSError {
+                throw SvcConfError(.usage, "cannot set up S3 for \(storeURL): \(e.message)",
+                                   hint: "set AWS_REGION (or AWS_DEFAULT_REGION, or region in the AWS profile)")
+            }
+        }
+        let kms = try? KMSClient.fromEnvironment(transport: transport)
+        let store = try StoreLocator.open(storeURL, s3: s3)
         let paths = keyFiles.isEmpty ? Keyring.pathsFromEnvironment() : keyFiles
-        return ConfigRepository(store: store, keyring: try Keyring.load(paths: paths), author: resolvedAuthor,
+        return ConfigRepository(store: store, keyring: try Keyring.load(paths: paths, kms: kms), author: resolvedAuthor,
                                 parseYAML: YAMLFiles.parse)
     }
 }

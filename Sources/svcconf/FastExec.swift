@@ -11,6 +11,7 @@ enum FastExec {
     static func run(_ r: ExecArguments) throws {
         let address = try ConfigAddress(service: r.service, env: r.env, variant: r.variant)
         let storeURL = r.store ?? getenv("SVCCONF_STORE").flatMap { $0.pointee == 0 ? nil : String(cString: $0) } ?? StoreLocator.defaultURL
+        guard !storeURL.hasPrefix("s3://") else { return }  // network stores: svcconf-cli
         let keyPaths = r.keyFiles.isEmpty ? Keyring.pathsFromEnvironment() : r.keyFiles
         let repo = ConfigRepository(store: try StoreLocator.open(storeURL), keyring: try Keyring.load(paths: keyPaths), author: "")
         guard let opened = try repo.openLocally(address, version: r.version),

@@ -31,9 +31,8 @@ extension ConfigRepository {
 
     /// The service's current (latest) schema, or nil when it has none.
     public func currentSchema(_ service: String) async throws -> StoredSchema? {
-        guard let n = try await store.schemaNumbers(of: service).last else { return nil }
-        guard let schema = try await loadSchema(service, number: n) else { return nil }
-        return StoredSchema(number: n, schema: schema)
+        guard let (n, bytes) = try await store.latestSchema(of: service, verified: true) else { return nil }
+        return StoredSchema(number: n, schema: try Self.compileStored(bytes, service: service, number: n))
     }
 
     /// Schema number `number` of `service`.
@@ -141,8 +140,10 @@ extension ConfigRepository {
     /// Before `exec` starts a program: the config must satisfy the service's current schema (which
     /// may be newer than the one the version was written with).
     public func checkBeforeExec(_ opened: OpenedVersion) async throws {
-        guard let current = try await currentSchema(opened.info.address.service) else { return }
-        try checkValid(opened.config, address: opened.info.address, schema: current.schema, writing: false)
+        let service = opened.info.address.service
+        guard let (n, bytes) = try await store.latestSchema(of: service, verified: false) else { return }
+        let schema = try Self.compileStored(bytes, service: service, number: n, checked: false)
+        try checkValid(opened.config, address: opened.info.address, schema: schema, writing: false)
     }
 
     /// What ``checkBeforeExecLocally(_:)`` decided.

@@ -101,10 +101,22 @@ public struct ConfigRepository: Sendable {
     /// Opens `version` (default: the latest) of `address`.
     public func open(_ address: ConfigAddress, version: Int64? = nil) async throws -> OpenedVersion {
         if let opened = try openLocally(address, version: version) { return opened }
-        let latest = version == nil ? try await store.latestVersion(of: address) : nil
-        let n = try resolve(version, address, latest: latest)
-        let bytes = try await store.read(address, version: n)
-        let (identities, refused) = keyring.identities(policy: try? await store.latestPolicy()?.policy)
+        let n: Int64
+        let bytes: [UInt8]
+        if let version {
+            n = try resolve(version, address, latest: nil)
+            bytes = try await store.read(address, version: n)
+        } else {
+            guard let latest = try await store.latestVersionBytes(of: address) else {
+                _ = try resolve(nil, address, latest: nil)  // throws "has no versions"
+                throw SvcConfError(.internal, "unreachable")
+            }
+            (n, bytes) = latest
+        }
+        let parsed0 = try SealedCodec.parse(bytes)
+        // The policy is read only when a local stanza needs the policy's key paths (no explicit keys).
+        let needsPolicy = keyring.localKeys.isEmpty && parsed0.header.recipients.contains { $0.type == "local" }
+        let (identities, refused) = keyring.identities(policy: needsPolicy ? try? await store.latestPolicy()?.policy : nil)
         let (parsed, payload) = try await Self.explainingRefusedKeys(refused) {
             try await Envelope.open(bytes, address: address, version: n, identities: identities)
         }
@@ -123,8 +135,12 @@ public struct ConfigRepository: Sendable {
         let (parsed, payload): (SealedCodec.Parsed, Payload)
         do {
             (parsed, payload) = try Envelope.openLocally(bytes, address: address, version: n, keys: keys)
-        } catch let e as SvcConfError where e.kind == .keyUnavailable && !refused.isEmpty {
-            throw refused[0]
+        } catch let e as SvcConfError where e.kind == .keyUnavailable {
+            // No local key opens it; a KMS stanza needs a process with AWS access (svcconf-cli).
+            if keyring.kms == nil, let p = try? SealedCodec.parse(bytes), p.header.recipients.contains(where: { $0.type == "kms" }) {
+                return nil
+            }
+            throw refused.first ?? e
         }
         return OpenedVersion(info: VersionInfo(header: parsed.header, address: address, bytes: bytes),
                              config: payload.config, fingerprintKey: payload.fingerprintKey)

@@ -57,18 +57,32 @@ public enum Envelope {
         }
     }
 
-    /// Opens a sealed version fetched as `address`/`version` with any of `identities`.
+    /// Opens a sealed version fetched as `address`/`version` with any of `identities`, tried in order
+    /// (local keys before KMS, so a break-glass key works offline). An identity that fails (KMS
+    /// unreachable, access denied) does not stop the others; when nothing opens the version, the
+    /// most telling failure is reported: tampering first, then the identities' own errors, then "no key".
     static func open(_ bytes: [UInt8], address: ConfigAddress, version: Int64,
                      identities: [any Identity]) async throws -> (SealedCodec.Parsed, Payload) {
         let parsed = try SealedCodec.parse(bytes)
         try checkLabel(parsed.header, address: address, version: version)
         let ctx = WrapContext(service: address.service, env: address.env)
-        for stanza in parsed.header.recipients {
-            for id in identities {
-                if let k = try await id.unwrap(stanza, for: ctx) {
-                    return (parsed, try decrypt(parsed, dataKey: k, address: address, version: version))
+        var failures: [SvcConfError] = []
+        for id in identities {
+            for stanza in parsed.header.recipients {
+                do {
+                    if let k = try await id.unwrap(stanza, for: ctx) {
+                        return (parsed, try decrypt(parsed, dataKey: k, address: address, version: version))
+                    }
+                } catch let e as SvcConfError {
+                    if e.kind == .tampered { throw e }
+                    failures.append(e)
                 }
             }
+        }
+        if let first = failures.first {
+            throw SvcConfError(first.kind, first.message,
+                               hint: "no other key opens it: " + noKey(parsed, address: address, version: version,
+                                                                     tried: identities.map(\.label)).hint!)
         }
         throw noKey(parsed, address: address, version: version, tried: identities.map(\.label))
     }

@@ -3,21 +3,29 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import SvcConfAWS
 
-/// The keys this process holds: local key files given with `--key-file` / `SVCCONF_KEY_FILE`.
-/// When none were given, the local key files that the store policy names are tried at their paths.
+/// The keys this process holds: local key files given with `--key-file` / `SVCCONF_KEY_FILE`
+/// (when none were given, the local key files that the store policy names are tried at their paths),
+/// and AWS KMS through the standard credential chain when a KMS client is configured.
 public struct Keyring: Sendable {
     /// Keys given explicitly.
     public let localKeys: [LocalKey]
+    /// KMS, when this process can reach it (svcconf-cli and the server; not the container launcher,
+    /// which hands KMS-sealed versions over to svcconf-cli).
+    public let kms: KMSClient?
 
     /// A keyring of the given keys.
-    public init(localKeys: [LocalKey]) { self.localKeys = localKeys }
+    public init(localKeys: [LocalKey], kms: KMSClient? = nil) {
+        self.localKeys = localKeys
+        self.kms = kms
+    }
 
     /// Loads key files (each checked for mode 0600); `paths` empty gives an empty keyring.
-    public static func load(paths: [String]) throws(SvcConfError) -> Keyring {
+    public static func load(paths: [String], kms: KMSClient? = nil) throws(SvcConfError) -> Keyring {
         var keys: [LocalKey] = []
         for p in paths where !p.isEmpty { keys.append(try LocalKey(path: p)) }
-        return Keyring(localKeys: keys)
+        return Keyring(localKeys: keys, kms: kms)
     }
 
     /// Paths from `SVCCONF_KEY_FILE` (colon-separated).
@@ -35,7 +43,9 @@ public struct Keyring: Sendable {
     /// Identities for opening: the explicit keys, or else the policy's local keys that can be loaded.
     func identities(policy: StorePolicy?) -> (identities: [any Identity], refused: [SvcConfError]) {
         let (keys, refused) = openingKeys(policy: policy)
-        return (keys, refused)
+        var ids: [any Identity] = keys
+        if let kms { ids.append(KMSRecipient(keyId: "", client: kms)) }
+        return (ids, refused)
     }
 
     /// The local keys for opening: the explicit keys, or else the policy's local keys that can be
@@ -80,7 +90,11 @@ public struct Keyring: Sendable {
                                hint: "pass that key with --key-file or SVCCONF_KEY_FILE")
         }
         if ref.uri.hasPrefix("kms:") {
-            throw SvcConfError(.keyUnavailable, "the store policy seals \(address) for \(ref.uri), but this build has no AWS KMS support yet")
+            guard let kms else {
+                throw SvcConfError(.keyUnavailable, "the store policy seals \(address) for \(ref.uri), and this process has no AWS KMS access",
+                                   hint: "run svcconf-cli with AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, a task role) and a region")
+            }
+            return KMSRecipient(keyId: String(ref.uri.dropFirst(4)), client: kms)
         }
         throw SvcConfError(.usage, "unknown recipient \"\(ref.uri)\"", hint: "recipients are local:PATH or kms:KEY")
     }

@@ -1,3 +1,5 @@
+import SvcConfAWS
+
 /// Where sealed versions and the store policy live. Implementations hold only sealed bytes and the
 /// policy; they never see plaintext.
 ///
@@ -19,6 +21,9 @@ public protocol ConfigStore: Sendable {
     func read(_ address: ConfigAddress, version: Int64) async throws -> [UInt8]
     /// Stores a new version; `.conflict` when that number exists.
     func create(_ address: ConfigAddress, version: Int64, bytes: [UInt8]) async throws
+    /// The highest version number of one config and that version's bytes, or nil (for the S3 store,
+    /// 2 requests: the container-start path).
+    func latestVersionBytes(of address: ConfigAddress) async throws -> (number: Int64, bytes: [UInt8])?
     /// Every config that has at least one version.
     func addresses() async throws -> [ConfigAddress]
     /// Numbers of a service's stored schemas, ascending; empty when it has none.
@@ -27,6 +32,9 @@ public protocol ConfigStore: Sendable {
     func readSchema(of service: String, number: Int64) async throws -> [UInt8]
     /// Stores schema number `number` of `service`; `.conflict` when that number exists.
     func createSchema(of service: String, number: Int64, bytes: [UInt8]) async throws
+    /// The newest schema of `service` and its bytes, or nil. `verified: false` lets a store answer from
+    /// a hint that may be one schema behind after a crashed writer (one request fewer at exec).
+    func latestSchema(of service: String, verified: Bool) async throws -> (number: Int64, bytes: [UInt8])?
 }
 
 /// Opens a store from its URL: `file:PATH`, a bare path, or (later) `s3://BUCKET[/PREFIX]`.
@@ -34,15 +42,19 @@ public enum StoreLocator {
     /// The default store, `file:.svcconf`.
     public static let defaultURL = "file:.svcconf"
 
-    /// Parses `url` and returns the store. Throws `.usage` for an unknown scheme.
-    public static func open(_ url: String) throws(SvcConfError) -> any ConfigStore {
+    /// Parses `url` and returns the store. Throws `.usage` for an unknown scheme, and for `s3://`
+    /// when no S3 client is given (the container launcher hands such stores to svcconf-cli).
+    public static func open(_ url: String, s3: S3Client? = nil) throws(SvcConfError) -> any ConfigStore {
         if url.hasPrefix("file:") {
             let path = String(url.dropFirst(5))
             guard !path.isEmpty else { throw .usage("store url \"file:\" needs a path") }
             return FileStore(path: path)
         }
         if url.hasPrefix("s3://") {
-            throw SvcConfError(.usage, "s3 stores are not supported by this build yet", hint: "use a file: store")
+            guard let s3 else {
+                throw SvcConfError(.usage, "no S3 client to open \(url)", hint: "use svcconf-cli with AWS credentials and a region")
+            }
+            return try S3Store(url: url, client: s3)
         }
         if url.contains("://") { throw .usage("unknown store url scheme in \"\(url)\"", hint: "use file:PATH or s3://BUCKET/PREFIX") }
         return FileStore(path: url)

@@ -164,4 +164,14 @@ public struct FileStore: ConfigStore {
         try LocalFS.writeAtomically("\(d)/\(VersionName.name(number, suffix: ".json"))", bytes, mode: 0o600, exclusive: true,
                                     onConflict: SvcConfError(.conflict, "schema \(number) of \(service) already exists: someone else set it meanwhile"))
     }
+
+    public func latestVersionBytes(of address: ConfigAddress) async throws -> (number: Int64, bytes: [UInt8])? {
+        guard let n = try versionNumbersNow(of: address).last else { return nil }
+        return (n, try readNow(address, version: n))
+    }
+
+    public func latestSchema(of service: String, verified: Bool) async throws -> (number: Int64, bytes: [UInt8])? {
+        guard let n = try schemaNumbersNow(of: service).last else { return nil }
+        return (n, try readSchemaNow(of: service, number: n))
+    }
 }

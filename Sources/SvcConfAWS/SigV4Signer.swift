@@ -1,0 +1,233 @@
+import SvcConfCrypto
+
+/// AWS Signature Version 4 (`AWS4-HMAC-SHA256`): header-based signing and presigned URLs.
+///
+/// A `Sendable` value holding the credentials, region and service; the date is a parameter so tests
+/// can pin it. Pure and synchronous: no I/O, no clock reads except in ``SigV4Date/now()``.
+///
+/// What gets signed (``sign(_:date:)``):
+/// - `host` from ``HTTPRequest/host`` and every header present on the request at that moment except
+///   `Authorization` (a `Host` entry in ``HTTPRequest/headers`` is ignored in favour of
+///   ``HTTPRequest/host``). Headers the transport adds later (`Content-Length`) are not signed.
+/// - Header names lower-cased; values trimmed, inner whitespace runs (space, tab, CR, LF) collapsed
+///   to one space; repeated names joined with `,` in the order they were set.
+/// - The query in ``AWSEncoding/queryString(_:)`` form (the same string goes on the wire).
+/// - The path: for service `s3` exactly as sent (``HTTPRequest/path`` is already percent-encoded by
+///   the client; never normalized, so keys like `a//b` survive); for every other service normalized
+///   (`.`/`..` resolved, `//` collapsed) and percent-encoded once more (a wire `%20` is signed as
+///   `%2520`), as AWS specifies for non-S3 services.
+/// - The payload: the value of an `X-Amz-Content-SHA256` header when the request has one (e.g.
+///   `UNSIGNED-PAYLOAD`), else the hex SHA-256 of the body.
+///
+/// The signing key (four chained HMACs) depends only on the credentials, region, service and the
+/// day, so a signer derives it once per day and keeps it in a small lock-protected cache shared by its
+/// copies: keep one signer per credentials/region/service to benefit (a fresh signer per request is
+/// correct, just slower).
+public struct SigV4Signer: Sendable {
+    let credentials: AWSCredentials
+    let region: String
+    let service: String
+    let isS3: Bool
+    let keyCache: SigV4KeyCache
+
+    /// A signer for `service` (`s3`, `kms`, `sts`, ...) in `region` (`us-east-1`).
+    public init(credentials: AWSCredentials, region: String, service: String) {
+        self.credentials = credentials
+        self.region = region
+        self.service = service
+        self.isS3 = service == "s3"
+        self.keyCache = SigV4KeyCache()
+    }
+
+    /// Signs `request` in place for `date`: sets `X-Amz-Date`, `X-Amz-Security-Token` (when the
+    /// credentials have a session token), for service `s3` also `X-Amz-Content-SHA256` (the hex SHA-256
+    /// of the body, unless the request already has that header, e.g. `UNSIGNED-PAYLOAD`), then
+    /// `Authorization`, replacing any earlier values of those headers. Signing again gives the same
+    /// headers, so a retried request can be re-signed with a fresh date.
+    public func sign(_ request: inout HTTPRequest, date: SigV4Date) {
+        sign(&request, date: date, trace: nil)
+    }
+
+    /// ``sign(_:date:)``, handing the canonical request and the string to sign to `trace` (tests).
+    func sign(_ request: inout HTTPRequest, date: SigV4Date,
+              trace: ((_ canonicalRequest: [UInt8], _ stringToSign: [UInt8]) -> Void)?) {
+        let amzDate = date.amzDate
+        let given = Self.prepareHeaders(&request.headers, amzDate: amzDate, sessionToken: credentials.sessionToken)
+        let payloadHash: SigV4PayloadHash
+        if let given {
+            payloadHash = .text(Self.trimmed(given))
+        } else if isS3 {
+            let hex = SigV4Hex.string(SHA256.hash(request.body))
+            request.headers.append(("X-Amz-Content-SHA256", hex))
+            payloadHash = .text(hex)
+        } else {
+            payloadHash = .digest(SHA256.hash(request.body))
+        }
+        let key = cachedSigningKey(date: date)
+        // The closures use locals, not `self`: capturing the signer would copy it (and retain its fields).
+        let accessKeyId = credentials.accessKeyId, region = region, service = service
+        let stringToSignLength = stringToSignLength
+        let authorization = Self.withCanonicalRequest(request, isS3: isS3, payloadHash: payloadHash, signedHeaders: .all) {
+            canonical, signedHeaders in
+            let canonicalHash = SHA256.hash(UnsafeRawBufferPointer(canonical))
+            let mac = key.mac(messageLength: stringToSignLength) {
+                Self.putStringToSign(canonicalRequestHash: canonicalHash, amzDate: amzDate, region: region, service: service, to: &$0)
+            }
+            if let trace {
+                trace(Array(canonical), Self.stringToSignBytes(canonicalRequestHash: canonicalHash, amzDate: amzDate, region: region, service: service))
+            }
+            return Self.authorizationValue(accessKeyId: accessKeyId, region: region, service: service, amzDate: amzDate,
+                                           signedHeaders: signedHeaders, mac: mac)
+        }
+        request.headers.append(("Authorization", authorization))
+    }
+
+    /// A presigned URL for `request` (query-string authentication), valid for `seconds` from `date`
+    /// (S3 accepts 1...604800).
+    ///
+    /// Adds `X-Amz-Algorithm`, `X-Amz-Credential`, `X-Amz-Date`, `X-Amz-Expires`,
+    /// `X-Amz-Security-Token` (with a session token) and `X-Amz-SignedHeaders=host` to the request's
+    /// query and appends `X-Amz-Signature`. Only `host` is signed: whoever uses the URL sends no
+    /// particular headers. The payload is `UNSIGNED-PAYLOAD` for S3, the body's SHA-256 otherwise.
+    public func presignedURL(_ request: HTTPRequest, date: SigV4Date, expires seconds: Int) -> String {
+        let amzDate = date.amzDate
+        var presigned = request
+        presigned.query.append(("X-Amz-Algorithm", "AWS4-HMAC-SHA256"))
+        presigned.query.append(("X-Amz-Credential", credentials.accessKeyId + "/" + credentialScope(date: date)))
+        presigned.query.append(("X-Amz-Date", amzDate))
+        presigned.query.append(("X-Amz-Expires", String(seconds)))
+        if let token = credentials.sessionToken { presigned.query.append(("X-Amz-Security-Token", token)) }
+        presigned.query.append(("X-Amz-SignedHeaders", "host"))
+        let payloadHash: SigV4PayloadHash = isS3 ? .text("UNSIGNED-PAYLOAD") : .digest(SHA256.hash(request.body))
+        let key = cachedSigningKey(date: date)
+        let region = region, service = service, stringToSignLength = stringToSignLength
+        let mac = Self.withCanonicalRequest(presigned, isS3: isS3, payloadHash: payloadHash, signedHeaders: .hostOnly) { canonical, _ in
+            let canonicalHash = SHA256.hash(UnsafeRawBufferPointer(canonical))
+            return key.mac(messageLength: stringToSignLength) {
+                Self.putStringToSign(canonicalRequestHash: canonicalHash, amzDate: amzDate, region: region, service: service, to: &$0)
+            }
+        }
+        return presigned.scheme + "://" + presigned.host + (presigned.path.isEmpty ? "/" : presigned.path)
+            + "?" + AWSEncoding.queryString(presigned.query) + "&X-Amz-Signature=" + SigV4Hex.string(mac)
+    }
+
+    // MARK: - The steps, each testable (`@testable import SvcConfAWS`)
+
+    /// The canonical request of `request` as it stands (sign a copy first to see what ``sign(_:date:)``
+    /// signs), with `payloadHash` as its last line.
+    func canonicalRequest(_ request: HTTPRequest, payloadHash: String, signedHeaders: SigV4SignedHeaders = .all) -> String {
+        withCanonicalRequest(request, payloadHash: .text(payloadHash), signedHeaders: signedHeaders) { canonical, _ in String(decoding: canonical, as: UTF8.self) }
+    }
+
+    /// The signed-headers list of `request` (`host;x-amz-date`).
+    func signedHeaderList(_ request: HTTPRequest, signedHeaders: SigV4SignedHeaders = .all) -> String {
+        withCanonicalRequest(request, payloadHash: .text(""), signedHeaders: signedHeaders) { _, signed in String(decoding: signed, as: UTF8.self) }
+    }
+
+    /// `AWS4-HMAC-SHA256\n<amz date>\n<scope>\n<hex SHA-256 of the canonical request>`.
+    func stringToSign(canonicalRequest: String, date: SigV4Date) -> String {
+        String(decoding: Self.stringToSignBytes(canonicalRequestHash: SHA256.hash(Array(canonicalRequest.utf8)), amzDate: date.amzDate,
+                                                region: region, service: service),
+               as: UTF8.self)
+    }
+
+    /// The signing key for `date`: the HMAC chain over "AWS4" + secret, the date stamp, region, service
+    /// and `aws4_request`. Derived afresh on every call (``sign(_:date:)`` uses ``cachedSigningKey(date:)``).
+    func signingKey(date: SigV4Date) -> [UInt8] {
+        var key = Array(("AWS4" + credentials.secretAccessKey).utf8)
+        for part in [Array(date.dateStamp.utf8), Array(region.utf8), Array(service.utf8), Array("aws4_request".utf8)] {
+            var next = HMACSHA256.authenticationCode(for: part, key: key)
+            swap(&key, &next)
+            secureZero(&next)
+        }
+        return key
+    }
+
+    /// The signing key for `date` as HMAC pads, from the per-day cache.
+    func cachedSigningKey(date: SigV4Date) -> SigV4MACKey {
+        keyCache.key(day: date.dayNumber) {
+            var key = signingKey(date: date)
+            defer { secureZero(&key) }
+            return SigV4MACKey(key: key)
+        }
+    }
+
+    /// The hex signature of `stringToSign` for `date` (HMAC-SHA256 under ``signingKey(date:)``).
+    func signature(stringToSign: String, date: SigV4Date) -> String {
+        SigV4Hex.string(HMACSHA256.authenticationCode(for: Array(stringToSign.utf8), key: signingKey(date: date)))
+    }
+
+    /// `20150830/us-east-1/service/aws4_request`.
+    func credentialScope(date: SigV4Date) -> String {
+        String(unsafeUninitializedCapacity: scopeLength) { buffer in
+            var w = SigV4Writer(buffer)
+            Self.putScope(amzDate: date.amzDate, region: region, service: service, to: &w)
+            return w.count
+        }
+    }
+
+    // MARK: - Pieces
+
+    /// One pass over the headers before signing: drops `Authorization`, sets `X-Amz-Date` and (with a
+    /// token) `X-Amz-Security-Token` (replacing the first of each name in place, dropping repeats,
+    /// appending when absent), and returns the value of an `X-Amz-Content-SHA256` header, if any.
+    static func prepareHeaders(_ headers: inout [(name: String, value: String)], amzDate: String, sessionToken: String?) -> String? {
+        var hasDate = false, hasToken = false
+        var contentHash: String?
+        var i = 0
+        while i < headers.count {
+            let name = headers[i].name
+            if nameIs(name, "authorization") || (hasDate && nameIs(name, "x-amz-date"))
+                || (hasToken && nameIs(name, "x-amz-security-token")) {
+                headers.remove(at: i)
+                continue
+            }
+            if nameIs(name, "x-amz-date") {
+                headers[i] = ("X-Amz-Date", amzDate)
+                hasDate = true
+            } else if let sessionToken, nameIs(name, "x-amz-security-token") {
+                headers[i] = ("X-Amz-Security-Token", sessionToken)
+                hasToken = true
+            } else if contentHash == nil, nameIs(name, "x-amz-content-sha256") {
+                contentHash = headers[i].value
+            }
+            i += 1
+        }
+        headers.reserveCapacity(headers.count + 4)
+        if !hasDate { headers.append(("X-Amz-Date", amzDate)) }
+        if let sessionToken, !hasToken { headers.append(("X-Amz-Security-Token", sessionToken)) }
+        return contentHash
+    }
+
+    /// The string to sign as bytes.
+    static func stringToSignBytes(canonicalRequestHash: [UInt8], amzDate: String, region: String, service: String) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: stringToSignLength(region: region, service: service)) { buffer, count in
+            var w = SigV4Writer(buffer)
+            Self.putStringToSign(canonicalRequestHash: canonicalRequestHash, amzDate: amzDate, region: region, service: service, to: &w)
+            count = w.count
+        }
+    }
+
+    /// `AWS4-HMAC-SHA256 Credential=<akid>/<scope>, SignedHeaders=<list>, Signature=<hex>`.
+    static func authorizationValue(accessKeyId: String, region: String, service: String, amzDate: String,
+                                   signedHeaders: UnsafeBufferPointer<UInt8>, mac: [UInt8]) -> String {
+        let prefix: StaticString = "AWS4-HMAC-SHA256 Credential="
+        let middle: StaticString = ", SignedHeaders="
+        let suffix: StaticString = ", Signature="
+        let length = prefix.utf8CodeUnitCount + accessKeyId.utf8.count + 1 + scopeLength(region: region, service: service)
+            + middle.utf8CodeUnitCount + signedHeaders.count + suffix.utf8CodeUnitCount + 2 * mac.count
+        return String(unsafeUninitializedCapacity: length) { buffer in
+            var w = SigV4Writer(buffer)
+            w.put(prefix)
+            w.put(accessKeyId)
+            w.put(0x2F)
+            Self.putScope(amzDate: amzDate, region: region, service: service, to: &w)
+            w.put(middle)
+            w.put(signedHeaders)
+            w.put(suffix)
+            w.putHex(mac)
+            return w.count
+        }
+    }
+}
+
