@@ -112,7 +112,7 @@ public struct S3Store: ConfigStore {
         } catch {
             throw map(error, "reading \(url)")
         }
-        if !verify, let hint { return hint }
+        if !verify { return hint }  // no latest copy: no schema (or one whose writer crashed before the copy)
         var n = hint?.0 ?? 0
         // Walk forward while a newer object exists (normally zero steps: one HEAD that answers 404).
         var steps = 0
