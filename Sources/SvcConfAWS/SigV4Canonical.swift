@@ -14,30 +14,20 @@ enum SigV4SignedHeaders {
     case hostOnly
 }
 
-/// The last line of a canonical request.
-enum SigV4PayloadHash {
-    /// A SHA-256 digest, written in lower-case hex.
-    case digest([UInt8])
-    /// A value as given (`UNSIGNED-PAYLOAD`, or the hex an `X-Amz-Content-SHA256` header holds).
-    case text(String)
-
-    var length: Int {
-        switch self {
-        case .digest(let d): return 2 * d.count
-        case .text(let t): return t.utf8.count
-        }
-    }
-}
-
 /// Lower-case hex (SvcConf's `Hex` lives in the core, above this module).
 enum SigV4Hex {
     /// The lower-case hex of `bytes`.
-    static func string(_ bytes: [UInt8]) -> String {
+    static func string(_ bytes: UnsafeRawBufferPointer) -> String {
         String(unsafeUninitializedCapacity: bytes.count * 2) { out in
             var w = SigV4Writer(out)
             w.putHex(bytes)
             return w.count
         }
+    }
+
+    /// The lower-case hex of `bytes`.
+    static func string(_ bytes: [UInt8]) -> String {
+        bytes.withUnsafeBytes { string($0) }
     }
 }
 
@@ -85,21 +75,16 @@ struct SigV4Writer {
         withUTF8Bytes(s) { put(UnsafeBufferPointer(rebasing: $0.prefix(n))) }
     }
 
-    mutating func putHex(_ bytes: [UInt8]) {
-        let digits: StaticString = "0123456789abcdef"
+    /// `bytes` in lower-case hex.
+    mutating func putHex(_ bytes: UnsafeRawBufferPointer) {
+        let digits = ("0123456789abcdef" as StaticString).utf8Start
         precondition(2 * bytes.count <= buffer.count - count, "svcconf: SigV4Writer overflow")
-        for b in bytes {
-            buffer[count] = digits.utf8Start[Int(b >> 4)]
-            buffer[count + 1] = digits.utf8Start[Int(b & 0x0F)]
-            count += 2
+        guard let out = buffer.baseAddress.map({ $0 + count }) else { return }
+        for (i, b) in bytes.enumerated() {
+            out[2 * i] = digits[Int(b >> 4)]
+            out[2 * i + 1] = digits[Int(b & 0x0F)]
         }
-    }
-
-    mutating func put(_ payload: SigV4PayloadHash) {
-        switch payload {
-        case .digest(let d): putHex(d)
-        case .text(let t): put(t)
-        }
+        count += 2 * bytes.count
     }
 
     /// `v` trimmed, every inner run of whitespace collapsed to one space (never longer than `v`).
@@ -226,14 +211,14 @@ extension SigV4Signer {
     /// transport sends `request.host`); `Authorization` is never signed; with `.all`, every other header
     /// on the request is, under its lower-cased name, values trimmed and collapsed, repeated names
     /// joined with `,` in the order they were set.
-    func withCanonicalRequest<R>(_ request: HTTPRequest, payloadHash: SigV4PayloadHash, signedHeaders selection: SigV4SignedHeaders,
+    func withCanonicalRequest<R>(_ request: HTTPRequest, payloadHash: UnsafeBufferPointer<UInt8>, signedHeaders selection: SigV4SignedHeaders,
                                  _ body: (_ canonical: UnsafeBufferPointer<UInt8>, _ signedHeaders: UnsafeBufferPointer<UInt8>) -> R) -> R {
         Self.withCanonicalRequest(request, isS3: isS3, payloadHash: payloadHash, signedHeaders: selection, body)
     }
 
     /// ``withCanonicalRequest(_:payloadHash:signedHeaders:_:)`` without `self` (no signer copies in
     /// the closures below).
-    static func withCanonicalRequest<R>(_ request: HTTPRequest, isS3: Bool, payloadHash: SigV4PayloadHash,
+    static func withCanonicalRequest<R>(_ request: HTTPRequest, isS3: Bool, payloadHash: UnsafeBufferPointer<UInt8>,
                                         signedHeaders selection: SigV4SignedHeaders,
                                         _ body: (_ canonical: UnsafeBufferPointer<UInt8>, _ signedHeaders: UnsafeBufferPointer<UInt8>) -> R) -> R {
         let query = request.query.isEmpty ? "" : AWSEncoding.queryString(request.query)
@@ -269,7 +254,7 @@ extension SigV4Signer {
                     return withSortedEntries(entries, count: n, pool: UnsafeBufferPointer(poolBuffer)) { name, value in
                         // method \n uri \n query \n (name:value\n)* \n signed \n payload
                         let bound = request.method.utf8.count + 1 + 3 * request.path.utf8.count + 2 + 1 + query.utf8.count + 1
-                            + pool.count + 2 * n + 1 + pool.count + n + 1 + payloadHash.length
+                            + pool.count + 2 * n + 1 + pool.count + n + 1 + payloadHash.count
                         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bound) { out in
                             var w = SigV4Writer(out)
                             w.put(request.method)
@@ -367,7 +352,7 @@ extension SigV4Signer {
     }
 
     /// Writes `AWS4-HMAC-SHA256\n<amz date>\n<scope>\n<hex canonical request hash>` (``stringToSignLength`` bytes).
-    static func putStringToSign(canonicalRequestHash: [UInt8], amzDate: String, region: String, service: String, to w: inout SigV4Writer) {
+    static func putStringToSign(canonicalRequestHash: UnsafeRawBufferPointer, amzDate: String, region: String, service: String, to w: inout SigV4Writer) {
         w.put("AWS4-HMAC-SHA256\n" as StaticString)
         w.put(amzDate)
         w.put(0x0A)

@@ -49,35 +49,46 @@ public struct SigV4Signer: Sendable {
     }
 
     /// ``sign(_:date:)``, handing the canonical request and the string to sign to `trace` (tests).
+    ///
+    /// The hot path of every S3 and KMS call. Besides the strings that end up on the request
+    /// (`X-Amz-Date`, `X-Amz-Content-SHA256` for S3, `Authorization`) it allocates nothing: the
+    /// digests, their hex, the canonical request and the string to sign live in scratch memory, and
+    /// the final HMAC starts from the cached key's pad states (``SigV4KeyCache``).
     func sign(_ request: inout HTTPRequest, date: SigV4Date,
               trace: ((_ canonicalRequest: [UInt8], _ stringToSign: [UInt8]) -> Void)?) {
         let amzDate = date.amzDate
         let given = Self.prepareHeaders(&request.headers, amzDate: amzDate, sessionToken: credentials.sessionToken)
-        let payloadHash: SigV4PayloadHash
-        if let given {
-            payloadHash = .text(Self.trimmed(given))
-        } else if isS3 {
-            let hex = SigV4Hex.string(SHA256.hash(request.body))
-            request.headers.append(("X-Amz-Content-SHA256", hex))
-            payloadHash = .text(hex)
-        } else {
-            payloadHash = .digest(SHA256.hash(request.body))
-        }
         let key = cachedSigningKey(date: date)
-        // The closures use locals, not `self`: capturing the signer would copy it (and retain its fields).
-        let accessKeyId = credentials.accessKeyId, region = region, service = service
+        // Locals, not `self`, in the closures: capturing the signer would copy it (and retain its fields).
+        let accessKeyId = credentials.accessKeyId, region = region, service = service, isS3 = isS3
         let stringToSignLength = stringToSignLength
-        let authorization = Self.withCanonicalRequest(request, isS3: isS3, payloadHash: payloadHash, signedHeaders: .all) {
-            canonical, signedHeaders in
-            let canonicalHash = SHA256.hash(UnsafeRawBufferPointer(canonical))
-            let mac = key.mac(messageLength: stringToSignLength) {
-                Self.putStringToSign(canonicalRequestHash: canonicalHash, amzDate: amzDate, region: region, service: service, to: &$0)
+        // Scratch: [0, 64) the payload hash in hex, [64, 96) a digest, then the string to sign.
+        let authorization = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 96 + stringToSignLength) { scratch in
+            let payloadHex = UnsafeMutableBufferPointer(rebasing: scratch[0 ..< 64])
+            let digest = UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: scratch[64 ..< 96]))
+            let stringToSign = UnsafeMutableBufferPointer(rebasing: scratch[96...])
+            func finish(_ request: HTTPRequest, payloadHash: UnsafeBufferPointer<UInt8>) -> String {
+                Self.withCanonicalRequest(request, isS3: isS3, payloadHash: payloadHash, signedHeaders: .all) { canonical, signedHeaders in
+                    SHA256.hash(UnsafeRawBufferPointer(canonical), into: digest)
+                    var w = SigV4Writer(stringToSign)
+                    Self.putStringToSign(canonicalRequestHash: UnsafeRawBufferPointer(digest), amzDate: amzDate,
+                                         region: region, service: service, to: &w)
+                    key.authenticationCode(for: UnsafeRawBufferPointer(w.written), into: digest)
+                    if let trace { trace(Array(canonical), Array(w.written)) }
+                    return Self.authorizationValue(accessKeyId: accessKeyId, region: region, service: service, amzDate: amzDate,
+                                                   signedHeaders: signedHeaders, mac: UnsafeRawBufferPointer(digest))
+                }
             }
-            if let trace {
-                trace(Array(canonical), Self.stringToSignBytes(canonicalRequestHash: canonicalHash, amzDate: amzDate, region: region, service: service))
+            if let given {
+                return withUTF8Bytes(Self.trimmed(given)) { finish(request, payloadHash: $0) }
             }
-            return Self.authorizationValue(accessKeyId: accessKeyId, region: region, service: service, amzDate: amzDate,
-                                           signedHeaders: signedHeaders, mac: mac)
+            request.body.withUnsafeBytes { SHA256.hash($0, into: digest) }
+            var w = SigV4Writer(payloadHex)
+            w.putHex(UnsafeRawBufferPointer(digest))
+            if isS3 {
+                request.headers.append(("X-Amz-Content-SHA256", String(decoding: payloadHex, as: UTF8.self)))
+            }
+            return finish(request, payloadHash: UnsafeBufferPointer(payloadHex))
         }
         request.headers.append(("Authorization", authorization))
     }
@@ -98,17 +109,30 @@ public struct SigV4Signer: Sendable {
         presigned.query.append(("X-Amz-Expires", String(seconds)))
         if let token = credentials.sessionToken { presigned.query.append(("X-Amz-Security-Token", token)) }
         presigned.query.append(("X-Amz-SignedHeaders", "host"))
-        let payloadHash: SigV4PayloadHash = isS3 ? .text("UNSIGNED-PAYLOAD") : .digest(SHA256.hash(request.body))
         let key = cachedSigningKey(date: date)
-        let region = region, service = service, stringToSignLength = stringToSignLength
-        let mac = Self.withCanonicalRequest(presigned, isS3: isS3, payloadHash: payloadHash, signedHeaders: .hostOnly) { canonical, _ in
-            let canonicalHash = SHA256.hash(UnsafeRawBufferPointer(canonical))
-            return key.mac(messageLength: stringToSignLength) {
-                Self.putStringToSign(canonicalRequestHash: canonicalHash, amzDate: amzDate, region: region, service: service, to: &$0)
+        let region = region, service = service, isS3 = isS3, stringToSignLength = stringToSignLength
+        let signature = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 96 + stringToSignLength) { scratch in
+            let payloadHex = UnsafeMutableBufferPointer(rebasing: scratch[0 ..< 64])
+            let digest = UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: scratch[64 ..< 96]))
+            let stringToSign = UnsafeMutableBufferPointer(rebasing: scratch[96...])
+            func finish(payloadHash: UnsafeBufferPointer<UInt8>) -> String {
+                Self.withCanonicalRequest(presigned, isS3: isS3, payloadHash: payloadHash, signedHeaders: .hostOnly) { canonical, _ in
+                    SHA256.hash(UnsafeRawBufferPointer(canonical), into: digest)
+                    var w = SigV4Writer(stringToSign)
+                    Self.putStringToSign(canonicalRequestHash: UnsafeRawBufferPointer(digest), amzDate: amzDate,
+                                         region: region, service: service, to: &w)
+                    key.authenticationCode(for: UnsafeRawBufferPointer(w.written), into: digest)
+                    return SigV4Hex.string(UnsafeRawBufferPointer(digest))
+                }
             }
+            if isS3 { return finish(payloadHash: UnsafeBufferPointer(start: ("UNSIGNED-PAYLOAD" as StaticString).utf8Start, count: 16)) }
+            request.body.withUnsafeBytes { SHA256.hash($0, into: digest) }
+            var w = SigV4Writer(payloadHex)
+            w.putHex(UnsafeRawBufferPointer(digest))
+            return finish(payloadHash: UnsafeBufferPointer(payloadHex))
         }
         return presigned.scheme + "://" + presigned.host + (presigned.path.isEmpty ? "/" : presigned.path)
-            + "?" + AWSEncoding.queryString(presigned.query) + "&X-Amz-Signature=" + SigV4Hex.string(mac)
+            + "?" + AWSEncoding.queryString(presigned.query) + "&X-Amz-Signature=" + signature
     }
 
     // MARK: - The steps, each testable (`@testable import SvcConfAWS`)
@@ -116,19 +140,23 @@ public struct SigV4Signer: Sendable {
     /// The canonical request of `request` as it stands (sign a copy first to see what ``sign(_:date:)``
     /// signs), with `payloadHash` as its last line.
     func canonicalRequest(_ request: HTTPRequest, payloadHash: String, signedHeaders: SigV4SignedHeaders = .all) -> String {
-        withCanonicalRequest(request, payloadHash: .text(payloadHash), signedHeaders: signedHeaders) { canonical, _ in String(decoding: canonical, as: UTF8.self) }
+        withUTF8Bytes(payloadHash) { payload in
+            withCanonicalRequest(request, payloadHash: payload, signedHeaders: signedHeaders) { canonical, _ in String(decoding: canonical, as: UTF8.self) }
+        }
     }
 
     /// The signed-headers list of `request` (`host;x-amz-date`).
     func signedHeaderList(_ request: HTTPRequest, signedHeaders: SigV4SignedHeaders = .all) -> String {
-        withCanonicalRequest(request, payloadHash: .text(""), signedHeaders: signedHeaders) { _, signed in String(decoding: signed, as: UTF8.self) }
+        withCanonicalRequest(request, payloadHash: UnsafeBufferPointer(start: nil, count: 0), signedHeaders: signedHeaders) { _, signed in
+            String(decoding: signed, as: UTF8.self)
+        }
     }
 
     /// `AWS4-HMAC-SHA256\n<amz date>\n<scope>\n<hex SHA-256 of the canonical request>`.
     func stringToSign(canonicalRequest: String, date: SigV4Date) -> String {
-        String(decoding: Self.stringToSignBytes(canonicalRequestHash: SHA256.hash(Array(canonicalRequest.utf8)), amzDate: date.amzDate,
-                                                region: region, service: service),
-               as: UTF8.self)
+        String(decoding: SHA256.hash(Array(canonicalRequest.utf8)).withUnsafeBytes {
+            Self.stringToSignBytes(canonicalRequestHash: $0, amzDate: date.amzDate, region: region, service: service)
+        }, as: UTF8.self)
     }
 
     /// The signing key for `date`: the HMAC chain over "AWS4" + secret, the date stamp, region, service
@@ -143,12 +171,12 @@ public struct SigV4Signer: Sendable {
         return key
     }
 
-    /// The signing key for `date` as HMAC pads, from the per-day cache.
-    func cachedSigningKey(date: SigV4Date) -> SigV4MACKey {
+    /// The signing key for `date`, prepared for HMAC (its pad states), from the per-day cache.
+    func cachedSigningKey(date: SigV4Date) -> HMACSHA256.PreparedKey {
         keyCache.key(day: date.dayNumber) {
             var key = signingKey(date: date)
             defer { secureZero(&key) }
-            return SigV4MACKey(key: key)
+            return HMACSHA256.PreparedKey(key: key)
         }
     }
 
@@ -200,7 +228,7 @@ public struct SigV4Signer: Sendable {
     }
 
     /// The string to sign as bytes.
-    static func stringToSignBytes(canonicalRequestHash: [UInt8], amzDate: String, region: String, service: String) -> [UInt8] {
+    static func stringToSignBytes(canonicalRequestHash: UnsafeRawBufferPointer, amzDate: String, region: String, service: String) -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: stringToSignLength(region: region, service: service)) { buffer, count in
             var w = SigV4Writer(buffer)
             Self.putStringToSign(canonicalRequestHash: canonicalRequestHash, amzDate: amzDate, region: region, service: service, to: &w)
@@ -210,7 +238,7 @@ public struct SigV4Signer: Sendable {
 
     /// `AWS4-HMAC-SHA256 Credential=<akid>/<scope>, SignedHeaders=<list>, Signature=<hex>`.
     static func authorizationValue(accessKeyId: String, region: String, service: String, amzDate: String,
-                                   signedHeaders: UnsafeBufferPointer<UInt8>, mac: [UInt8]) -> String {
+                                   signedHeaders: UnsafeBufferPointer<UInt8>, mac: UnsafeRawBufferPointer) -> String {
         let prefix: StaticString = "AWS4-HMAC-SHA256 Credential="
         let middle: StaticString = ", SignedHeaders="
         let suffix: StaticString = ", Signature="

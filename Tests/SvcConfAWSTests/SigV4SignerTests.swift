@@ -198,7 +198,9 @@ import SvcConfCrypto
             let request = Self.kmsDecrypt()
             let trace = traceSign(signer, request, date: date)
             #expect(trace.signature == signer.signature(stringToSign: trace.stringToSign, date: date))
-            #expect(signer.cachedSigningKey(date: date).ipad == SigV4MACKey(key: signer.signingKey(date: date)).ipad)
+            let message = Array("svcconf".utf8)
+            #expect(signer.cachedSigningKey(date: date).authenticationCode(for: message)
+                    == HMACSHA256.authenticationCode(for: message, key: signer.signingKey(date: date)))
         }
     }
 
@@ -206,7 +208,7 @@ import SvcConfCrypto
         for (keyLength, messageLength) in [(32, 0), (32, 1), (32, 55), (32, 56), (32, 64), (32, 200), (0, 10), (64, 1000), (20, 3)] {
             let key = try SecureRandom.bytes(count: keyLength)
             let message = try SecureRandom.bytes(count: messageLength)
-            #expect(SigV4MACKey(key: key).mac(message) == HMACSHA256.authenticationCode(for: message, key: key))
+            #expect(HMACSHA256.PreparedKey(key: key).authenticationCode(for: message) == HMACSHA256.authenticationCode(for: message, key: key))
         }
     }
 

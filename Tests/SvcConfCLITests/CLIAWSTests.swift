@@ -142,6 +142,21 @@ enum MotoEnv {
         sb.expectFailure(["show", "app", "--env", "staging", "--store", store], code: 7, env: env, mentions: "re-labelled")
     }
 
+    @Test func unknownKMSKeyIsNoUsableKey() async throws {
+        guard let endpoint = MotoEnv.open else { MotoEnv.notice("SVCCONF_TEST_S3_ENDPOINT"); return }
+        let (s3, _) = try MotoEnv.clients(endpoint: endpoint)
+        let bucket = MotoEnv.uniqueBucket()
+        try await s3.createBucket(bucket: bucket)
+        let sb = try Sandbox()
+        let env = awsEnv(endpoint)
+        let store = "s3://\(bucket)"
+        sb.ok(["init", "--store", store, "--recipient", "kms:alias/svcconf-no-such-key"], env: env)
+        // Sealing needs GenerateDataKey under the key: exit 6, nothing written.
+        sb.expectFailure(["set", "app", "--env", "prod", "--store", store, "A=1"], code: 6, env: env, mentions: "NotFoundException")
+        let listed = try await s3.listAllObjects(bucket: bucket, prefix: "configs/").objects
+        #expect(listed.isEmpty, "a failed seal wrote \(listed.map(\.key))")
+    }
+
     @Test func kmsRefusesAnotherEncryptionContextAsTampering() async throws {
         guard let endpoint = MotoEnv.open else { MotoEnv.notice("SVCCONF_TEST_S3_ENDPOINT"); return }
         let (_, kms) = try MotoEnv.clients(endpoint: endpoint)
@@ -199,5 +214,103 @@ enum MotoEnv {
         let bad = sb.run(["show", "app", "--env", "prod", "--store", store], env: wrong)
         expectError(bad, code: 8, mentions: "SignatureDoesNotMatch", command: "wrong secret")
         #expect(!bad.err.contains("not-the-secret"))
+    }
+}
+
+/// A one-route HTTP server on 127.0.0.1 playing the ECS container credentials endpoint: answers
+/// GET /creds with `body` when the Authorization header is `token`, 401 otherwise. Exits when the
+/// test closes its stdin (Foundation's Process may start it with SIGTERM blocked).
+final class ECSCredentialsServer: @unchecked Sendable {
+    let process: Process
+    let stdin: Pipe
+    let port: Int
+
+    init(token: String, body: String) throws {
+        let script = #"""
+import os, signal, sys, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+signal.pthread_sigmask(signal.SIG_SETMASK, [])
+threading.Thread(target=lambda: (sys.stdin.buffer.read(), os._exit(0)), daemon=True).start()
+token, body = sys.argv[1], sys.argv[2].encode()
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_GET(self):
+        ok = self.path == "/creds" and self.headers.get("Authorization") == token
+        b = body if ok else b"unauthorized"
+        self.send_response(200 if ok else 401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(b)))
+        self.end_headers()
+        self.wfile.write(b)
+srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
+"""#
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-u", "-c", script, token, body]
+        let out = Pipe(), input = Pipe()
+        p.standardOutput = out
+        p.standardInput = input
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        process = p
+        stdin = input
+        var line = Data()
+        while !line.contains(0x0A) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        guard let port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            kill(p.processIdentifier, SIGKILL)
+            throw CLITestError("the ECS credentials test server did not start")
+        }
+        self.port = port
+    }
+
+    deinit {
+        try? stdin.fileHandleForWriting.close()
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+@Suite struct CLIAWSContainerCredentialsTests {
+    /// A container with a task role: credentials only from the ECS endpoint (FULL_URI + token file),
+    /// against the checking moto. The read-only role starts the app; without the token nothing starts.
+    @Test func execWithECSTaskRoleCredentials() async throws {
+        guard let (endpoint, credentials) = MotoEnv.auth else { MotoEnv.notice("SVCCONF_TEST_S3_AUTH_ENDPOINT"); return }
+        let (adminId, adminSecret) = try MotoEnv.profile("admin", in: credentials)
+        let (readerId, readerSecret) = try MotoEnv.profile("reader", in: credentials)
+        let (s3, kms) = try MotoEnv.clients(endpoint: endpoint, accessKey: adminId, secret: adminSecret)
+        let bucket = MotoEnv.uniqueBucket()
+        try await s3.createBucket(bucket: bucket)
+        let key = try await kms.createKey(description: "svcconf ecs test")
+        let sb = try Sandbox()
+        let store = "s3://\(bucket)"
+        let admin = ["AWS_ACCESS_KEY_ID": adminId, "AWS_SECRET_ACCESS_KEY": adminSecret, "AWS_REGION": "us-east-1",
+                     "AWS_ENDPOINT_URL": endpoint, "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+                     "AWS_EC2_METADATA_DISABLED": "true"]
+        sb.ok(["init", "--store", store, "--recipient", "kms:\(key.keyId)"], env: admin)
+        sb.ok(["set", "app", "--env", "prod", "--store", store, "HOST=h"], env: admin)
+
+        let expiration = "2099-01-01T00:00:00Z"
+        let body = #"{"AccessKeyId":"\#(readerId)","SecretAccessKey":"\#(readerSecret)","Token":"","Expiration":"\#(expiration)"}"#
+        let server = try ECSCredentialsServer(token: "task-token-canary-x", body: body)
+        try sb.write("token", "task-token-canary-x")
+        var task = ["AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:\(server.port)/creds",
+                    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": sb.path("token"), "AWS_REGION": "us-east-1",
+                    "AWS_ENDPOINT_URL": endpoint, "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+                    "AWS_EC2_METADATA_DISABLED": "true"]
+        let r = sb.run(["exec", "app", "--env", "prod", "--store", store, "--", "/bin/sh", "-c", "echo started $HOST"], env: task)
+        #expect(r.code == 0 && r.out == "started h\n", "\(r.err)")
+        // A wrong token: the endpoint refuses, nothing starts, the token is not printed.
+        try sb.write("token", "wrong-token")
+        task["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] = sb.path("token")
+        let bad = sb.run(["exec", "app", "--env", "prod", "--store", store, "--", "/bin/echo", "started"], env: task)
+        #expect(bad.code != 0 && !bad.out.contains("started"), "\(bad.out)\(bad.err)")
+        #expect(!bad.err.contains("wrong-token") && !bad.err.contains("task-token-canary"))
+        withExtendedLifetime(server) {}
     }
 }

@@ -54,6 +54,10 @@ struct WycheproofTests {
         try runVectors(file: "hmac_sha256_test.json", select: { _ in true }) { _, t in
             let keyBytes = hex(t.string("key")), msg = hex(t.string("msg")), tag = hex(t.string("tag"))
             let mac = HMACSHA256.authenticationCode(for: msg, key: keyBytes)
+            // The prepared-key path (SigV4's hot path) must agree byte for byte with OpenSSL's HMAC().
+            guard HMACSHA256.PreparedKey(key: keyBytes).authenticationCode(for: msg) == mac else {
+                return .inconsistent("PreparedKey disagrees with HMAC()")
+            }
             // Truncated-tag groups: compare the prefix of the given tag's length.
             let matches = !tag.isEmpty && constantTimeEquals(Array(mac.prefix(tag.count)), tag)
             // Full-length tags under 32-byte keys also go through the SymmetricKey/isValid path.

@@ -85,8 +85,10 @@ enum AWSErrors {
             case "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidClientTokenId", "UnrecognizedClientException",
                  "ExpiredToken", "ExpiredTokenException", "InvalidToken", "IncompleteSignature", "RequestExpired":
                 return SvcConfError(.accessDenied, text, hint: "check the AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, the task role)")
-            case "NoSuchBucket", "NotFoundException", "NoSuchKey":
+            case "NoSuchBucket", "NoSuchKey":
                 return SvcConfError(.notFound, text)
+            case "NotFoundException":  // the KMS key (id, ARN or alias) does not exist: no usable key
+                return SvcConfError(.keyUnavailable, text, hint: "check the kms: recipient in the store policy and the region")
             case "DisabledException", "KMSInvalidStateException":
                 return SvcConfError(.keyUnavailable, text)
             default:
