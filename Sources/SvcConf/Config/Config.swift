@@ -5,15 +5,19 @@ public struct Config: Sendable, Equatable {
     public var values: [String: ConfigValue]
     /// Named files, by file name (no directories).
     public var files: [String: [UInt8]]
+    /// Layers only: names of files this layer removes from the layers below it (see ``Layering``).
+    /// Always empty in a merged config.
+    public var deletedFiles: Set<String>
 
     /// Memberwise initializer.
-    public init(values: [String: ConfigValue] = [:], files: [String: [UInt8]] = [:]) {
+    public init(values: [String: ConfigValue] = [:], files: [String: [UInt8]] = [:], deletedFiles: Set<String> = []) {
         self.values = values
         self.files = files
+        self.deletedFiles = deletedFiles
     }
 
-    /// True when the config holds neither values nor files.
-    public var isEmpty: Bool { values.isEmpty && files.isEmpty }
+    /// True when the config holds neither values nor files (nor file deletions).
+    public var isEmpty: Bool { values.isEmpty && files.isEmpty && deletedFiles.isEmpty }
 }
 
 extension Config {
