@@ -14,7 +14,7 @@ enum FastExec {
         guard !storeURL.hasPrefix("s3://") else { return }  // network stores: svcconf-cli
         let keyPaths = r.keyFiles.isEmpty ? Keyring.pathsFromEnvironment() : r.keyFiles
         let repo = ConfigRepository(store: try StoreLocator.open(storeURL), keyring: try Keyring.load(paths: keyPaths), author: "")
-        guard let opened = try repo.openLocally(address, version: r.version),
+        guard let opened = try repo.openEffectiveLocally(address, version: r.version),
               try repo.checkBeforeExecLocally(opened) == .valid else { return }
         try Launcher.exec(opened.config, Launcher.Request(command: r.command[0], arguments: Array(r.command.dropFirst()),
                                                           envFile: r.envFile, filesDir: r.filesDir))

@@ -102,9 +102,13 @@ extension ConfigRepository {
         public var isValid: Bool { issues.isEmpty }
     }
 
-    /// Validates a version (default: the latest) against the service's current schema.
+    /// Validates a version (default: the latest), merged over its lower layers, against the
+    /// service's current schema.
     public func validate(_ address: ConfigAddress, version: Int64? = nil) async throws -> ValidationReport {
-        let opened = try await open(address, version: version)
+        guard !address.isBaseLayer else {
+            throw SvcConfError(.usage, "the base layer is validated as part of each env", hint: "validate an env: svcconf validate \(address.service) --env ENV")
+        }
+        let opened = try await openEffective(address, version: version)
         let current = try await currentSchema(address.service)
         let issues = current.map { $0.schema.validate(opened.config, parseYAML: parseYAML) } ?? []
         return ValidationReport(info: opened.info, schema: current, issues: issues)
@@ -125,7 +129,7 @@ extension ConfigRepository {
     public func check(service: String? = nil) async throws -> [CheckResult] {
         _ = try await requirePolicy()
         var out: [CheckResult] = []
-        for a in try await store.addresses() where service == nil || a.service == service {
+        for a in try await store.addresses() where (service == nil || a.service == service) && !a.isBaseLayer {
             do {
                 out.append(CheckResult(address: a, report: try await validate(a), failure: nil))
             } catch let e as SvcConfError {
@@ -165,7 +169,7 @@ extension ConfigRepository {
         let service = opened.info.address.service
         guard let n = try fs.schemaNumbersNow(of: service).last else { return .valid }
         let schema = try Self.compileStored(try fs.readSchemaNow(of: service, number: n), service: service, number: n, checked: false)
-        if parseYAML == nil && schema.needsYAML && opened.info.schema != schema.digest { return .needsFullCLI }
+        if parseYAML == nil && schema.needsYAML && opened.layers.contains(where: { $0.info.schema != schema.digest }) { return .needsFullCLI }
         try checkValid(opened.config, address: opened.info.address, schema: schema, writing: false)
         return .valid
     }
@@ -178,7 +182,7 @@ extension ConfigRepository {
     /// strength of a schema the version was not checked against.
     public func secrecy(for versions: [OpenedVersion]) async -> any SecrecyPolicy {
         var policies: [any SecrecyPolicy] = []
-        for digest in Set(versions.map(\.info.schema)) {
+        for digest in Set(versions.flatMap(\.layers).map(\.info.schema)) {
             guard let digest, let service = versions.first?.info.address.service,
                   let stored = try? await schema(service, digest: digest)
             else { return AllSecret() }

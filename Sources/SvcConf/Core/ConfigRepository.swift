@@ -113,6 +113,11 @@ public struct ConfigRepository: Sendable {
             }
             (n, bytes) = latest
         }
+        return try await open(bytes: bytes, address: address, version: n)
+    }
+
+    /// Opens the sealed `bytes` read as `version` of `address`.
+    func open(bytes: [UInt8], address: ConfigAddress, version n: Int64) async throws -> OpenedVersion {
         let parsed0 = try SealedCodec.parse(bytes)
         // The policy is read only when a local stanza needs the policy's key paths (no explicit keys).
         let needsPolicy = keyring.localKeys.isEmpty && parsed0.header.recipients.contains { $0.type == "local" }
@@ -221,7 +226,7 @@ public struct ConfigRepository: Sendable {
     /// records its digest.
     func write(_ address: ConfigAddress, config: Config, base: OpenedVersion?, message: String,
                schema: ServiceSchema?) async throws -> VersionInfo {
-        if let schema { try checkValid(config, address: address, schema: schema, writing: true) }
+        if let schema { try await checkLayerWrite(address, config: config, schema: schema) }
         let policy = try await requirePolicy()
         let refs = try policy.recipients(for: address)
         var recipients: [any Recipient] = []
@@ -320,6 +325,7 @@ public struct ConfigRepository: Sendable {
             if let latest { base = try await open(address, version: latest) }
             var config = base?.config ?? Config()
             try change(&config)
+            config.deletedFiles.subtract(config.files.keys)  // a file set again is no longer deleted
             if let schema { config.values = schema.coerce(config.values) }
             if let base, config == base.config { return .unchanged(base.info.version) }
             if base == nil && config.isEmpty { return .unchanged(nil) }
@@ -385,9 +391,10 @@ extension ConfigRepository {
                           oldRef: Self.ref(address, fromN), newRef: Self.ref(address, newer.info.version))
     }
 
-    /// Diff of the latest versions of two configs (two envs of one service).
+    /// Diff of the latest versions of two configs (two envs of one service), each merged over its
+    /// lower layers: what the programs get.
     public func diffEnvs(_ a: ConfigAddress, _ b: ConfigAddress) async throws -> DiffResult {
-        let va = try await open(a), vb = try await open(b)
+        let va = try await openEffective(a), vb = try await openEffective(b)
         return DiffResult(diff: await diff(va, vb),
                           oldLabel: "\(a) version \(va.info.version)", newLabel: "\(b) version \(vb.info.version)",
                           oldRef: Self.ref(a, va.info.version), newRef: Self.ref(b, vb.info.version))

@@ -50,9 +50,26 @@ public struct VersionInfo: Sendable, Equatable {
 public struct OpenedVersion: Sendable {
     /// Facts from the header.
     public let info: VersionInfo
-    /// The plaintext config.
+    /// The plaintext config: this version's own content, or, from
+    /// ``ConfigRepository/openEffective(_:version:)``, its merge over ``lowerLayers``.
     public let config: Config
     let fingerprintKey: [UInt8]
+    /// The lower layers' latest versions merged into ``config``, lowest first (empty for a plain open).
+    public let lowerLayers: [OpenedVersion]
+
+    /// This version's own content (equal to ``config`` for a plain open).
+    public let ownConfig: Config
+
+    init(info: VersionInfo, config: Config, fingerprintKey: [UInt8], lowerLayers: [OpenedVersion] = [], ownConfig: Config? = nil) {
+        self.info = info
+        self.config = config
+        self.fingerprintKey = fingerprintKey
+        self.lowerLayers = lowerLayers
+        self.ownConfig = ownConfig ?? config
+    }
+
+    /// The layers, lowest first, each with its own content: the lower layers, then this version.
+    public var layers: [(info: VersionInfo, config: Config)] { lowerLayers.map { ($0.info, $0.ownConfig) } + [(info, ownConfig)] }
 
     /// A fingerprinter under this version's fingerprint key.
     public var fingerprinter: Fingerprinter { Fingerprinter(key: fingerprintKey) }

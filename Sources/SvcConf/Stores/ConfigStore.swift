@@ -26,6 +26,9 @@ public protocol ConfigStore: Sendable {
     func latestVersionBytes(of address: ConfigAddress) async throws -> (number: Int64, bytes: [UInt8])?
     /// Every config that has at least one version.
     func addresses() async throws -> [ConfigAddress]
+    /// ``latestVersionBytes(of:)`` for a lower layer read at container start: a store may answer nil
+    /// from a cheaper check (S3: no latest copy means no layer, one request instead of two).
+    func latestLayerBytes(of address: ConfigAddress) async throws -> (number: Int64, bytes: [UInt8])?
     /// Numbers of a service's stored schemas, ascending; empty when it has none.
     func schemaNumbers(of service: String) async throws -> [Int64]
     /// The bytes of schema number `number` of `service`; `.notFound` when absent.
@@ -76,5 +79,12 @@ enum VersionName {
               name(n, suffix: suffix) == file
         else { return nil }
         return n
+    }
+}
+
+extension ConfigStore {
+    /// By default the same as ``latestVersionBytes(of:)``.
+    public func latestLayerBytes(of address: ConfigAddress) async throws -> (number: Int64, bytes: [UInt8])? {
+        try await latestVersionBytes(of: address)
     }
 }

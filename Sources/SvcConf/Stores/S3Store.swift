@@ -97,7 +97,7 @@ public struct S3Store: ConfigStore {
     /// `verify: false` trusts the latest copy without the HEAD of N+1 (one request fewer; used for the
     /// schema at container start, where a copy one schema behind after a crashed `schema set` is
     /// harmless: the version was validated against that schema when written).
-    func latest(_ dir: String, _ suffix: String, verify: Bool = true) async throws -> (number: Int64, bytes: [UInt8])? {
+    func latest(_ dir: String, _ suffix: String, verify: Bool = true, missingCopyMeansEmpty: Bool = false) async throws -> (number: Int64, bytes: [UInt8])? {
         var hint: (Int64, [UInt8])?
         do {
             let (body, _) = try await client.getObject(bucket: bucket, key: dir + "latest")
@@ -112,6 +112,7 @@ public struct S3Store: ConfigStore {
         } catch {
             throw map(error, "reading \(url)")
         }
+        if hint == nil && missingCopyMeansEmpty { return nil }
         if !verify { return hint }  // no latest copy: no schema (or one whose writer crashed before the copy)
         var n = hint?.0 ?? 0
         // Walk forward while a newer object exists (normally zero steps: one HEAD that answers 404).
@@ -190,6 +191,13 @@ public struct S3Store: ConfigStore {
 
     public func latestVersionBytes(of address: ConfigAddress) async throws -> (number: Int64, bytes: [UInt8])? {
         try await latest(configDir(address), ".sealed")
+    }
+
+    /// A lower layer at container start: no latest copy means no layer (one GET that answers 404).
+    /// The window this leaves: a layer whose first writer crashed between creating version 1 and
+    /// writing the copy is ignored by `exec` until its next write (every other reader sees it).
+    public func latestLayerBytes(of address: ConfigAddress) async throws -> (number: Int64, bytes: [UInt8])? {
+        try await latest(configDir(address), ".sealed", missingCopyMeansEmpty: true)
     }
 
     public func read(_ address: ConfigAddress, version: Int64) async throws -> [UInt8] {

@@ -78,6 +78,9 @@ public struct ConfigAddress: Sendable, Hashable, CustomStringConvertible, Compar
         try Names.check(service, as: "service")
         try Names.check(env, as: "env")
         if let variant { try Names.check(variant, as: "variant") }
+        if variant != nil && env == "base" {
+            throw SvcConfError(.usage, "the base layer has no variants", hint: "variants live inside an env: --env staging --variant dev")
+        }
         self.service = service
         self.env = env
         self.variant = variant

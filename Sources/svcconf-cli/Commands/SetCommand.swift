@@ -75,6 +75,9 @@ struct UnsetCommand: AsyncParsableCommand {
         commandName: "unset",
         abstract: "Remove values or files, writing a new version.",
         discussion: """
+        In an env or variant layer, removing a key or file that a lower layer (base, env) supplies
+        records a deletion in this layer (a null value, a deleted file), so the program no longer gets it.
+
         Examples:
           svcconf unset access-boston --env staging GOOGLE_TRACKING_ID -m "tracking moved to GTM"
           svcconf unset access-boston --env staging --file saml-metadata.xml
@@ -100,19 +103,8 @@ struct UnsetCommand: AsyncParsableCommand {
         guard !keys.isEmpty || !files.isEmpty else { throw SvcConfError(.usage, "nothing to unset", hint: "give KEY... or --file NAME") }
         let repo = try global.repository()
         let keys = self.keys, files = self.files
-        let result = try await repo.update(address, expectedVersion: expectVersion,
-                                           message: message.isEmpty ? "unset " + Report.names(keys + files.map { "file " + $0 }) : message) { config in
-            for k in keys {
-                guard config.values.removeValue(forKey: k) != nil else {
-                    throw SvcConfError(.notFound, "\(address) has no key \(Names.quoted(k))")
-                }
-            }
-            for f in files {
-                guard config.files.removeValue(forKey: f) != nil else {
-                    throw SvcConfError(.notFound, "\(address) has no file \(Names.quoted(f))")
-                }
-            }
-        }
+        let result = try await repo.unset(address, keys: keys, files: files, expectedVersion: expectVersion,
+                                          message: message.isEmpty ? "unset " + Report.names(keys + files.map { "file " + $0 }) : message)
         Report.update(result, address)
     }
 }

@@ -22,16 +22,25 @@ struct ShowCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Show secret values in plaintext.")
     var reveal = false
 
+    @Flag(name: .long, help: "Show only this layer's own content (with its deletions: null values, deletedFiles), not the merge with base/env.")
+    var layer = false
+
     @Option(name: .long, help: ArgumentHelp("Output format: yaml, json or env.", valueName: "format"))
     var format: OutputFormat = .yaml
 
     func run() async throws {
         let address = try target.address()
         let repo = try global.repository()
-        let opened = try await repo.open(address, version: version)
+        let opened = layer ? try await repo.open(address, version: version) : try await repo.openEffective(address, version: version)
         let redactor = await repo.redactor(for: [opened])
-        let doc = reveal ? opened.config.revealedDocument : redactor.redactedDocument(opened.config)
-        let banner = "\(address) version \(opened.info.version) (\(opened.info.time), \(opened.info.author))" +
+        var doc = reveal ? opened.config.revealedDocument : redactor.redactedDocument(opened.config)
+        if layer, !opened.config.deletedFiles.isEmpty, case .object(var o) = doc {
+            o["deletedFiles"] = .array(opened.config.deletedFiles.sorted().map { .string($0) })
+            doc = .object(o)
+        }
+        let over = opened.lowerLayers.map { "\($0.info.address) v\($0.info.version)" }
+        let banner = "\(address) version \(opened.info.version) (\(opened.info.time), \(opened.info.author))"
+            + (over.isEmpty ? "" : " over " + over.joined(separator: ", ")) + (layer ? " (this layer only)" : "") +
             (reveal ? ": PLAINTEXT" : ": secrets redacted; --reveal shows them")
         switch format {
         case .json:
@@ -76,7 +85,7 @@ struct GetCommand: AsyncParsableCommand {
     func run() async throws {
         let address = try target.address()
         guard (key == nil) != (file == nil) else { throw SvcConfError(.usage, "give either KEY or --file NAME") }
-        let opened = try await global.repository().open(address, version: version)
+        let opened = try await global.repository().openEffective(address, version: version)
         if let file {
             guard let bytes = opened.config.files[file] else {
                 throw SvcConfError(.notFound, "\(address) version \(opened.info.version) has no file \(Names.quoted(file))")
@@ -114,7 +123,7 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let address = try target.address()
-        let opened = try await global.repository().open(address, version: version)
+        let opened = try await global.repository().openEffective(address, version: version)
         Terminal.out(try ValuesCodec.render(opened.config.values, format: format))
         if !opened.config.files.isEmpty {
             Terminal.note("note: \(opened.config.files.count) file(s) not included; use `svcconf get --file NAME` or `exec --files-dir`")
