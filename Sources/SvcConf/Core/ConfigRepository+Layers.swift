@@ -1,3 +1,5 @@
+import SvcConfCrypto
+
 /// Layers (see ``Layering``): what a program gets is a config's version merged over the latest
 /// versions of the layers below it; every write is validated on the merged results it affects.
 extension ConfigRepository {
@@ -66,6 +68,33 @@ extension ConfigRepository {
                                    details: e.details)
             }
         }
+    }
+
+    /// Checks `config` as the new content of layer `address` the way a write would (typed by the
+    /// service's current schema, validated on every merge it affects) without writing anything;
+    /// returns it typed. Throws `.validationFailed` with every error.
+    public func checkLayer(_ address: ConfigAddress, config: Config) async throws -> Config {
+        guard let schema = try await currentSchema(address.service)?.schema else { return config }
+        var typed = config
+        typed.values = schema.coerce(config.values)
+        try await checkLayerWrite(address, config: typed, schema: schema)
+        return typed
+    }
+
+    /// The redacted diff from `base` (nil: empty) to `config`, a layer content not yet written: what
+    /// is secret follows `base`'s schema and the service's current schema (which the new version will
+    /// be validated against); fingerprints are under `base`'s key.
+    public func previewDiff(_ address: ConfigAddress, from base: OpenedVersion?, to config: Config) async -> ConfigDiff {
+        var policies: [any SecrecyPolicy] = []
+        if let base { policies.append(await secrecy(for: [base])) }
+        if let current = try? await currentSchema(address.service) {
+            policies.append(current.schema.secrecy(for: [config]))
+        } else {
+            policies.append(AllSecret())
+        }
+        let key = base?.fingerprintKey ?? ((try? SecureRandom.bytes(count: 32)) ?? [UInt8](repeating: 0, count: 32))
+        let redactor = Redactor(secrecy: AnySecret(policies: policies), fingerprinter: Fingerprinter(key: key))
+        return ConfigDiff.compare(base?.config ?? Config(), config, redactor: redactor)
     }
 
     /// The merge of the layers below `address` (their latest versions), as far as this process can

@@ -18,6 +18,7 @@ public enum ExitStatus {
         case .accessDenied: return 8
         case .unavailable: return 9
         case .invalidInput: return 10
+        case .aborted: return 11
         case .internal: return 70
         case .commandNotExecutable: return 126
         case .commandNotFound: return 127

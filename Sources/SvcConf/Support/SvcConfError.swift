@@ -24,6 +24,8 @@ public struct SvcConfError: Error, Sendable, CustomStringConvertible, Equatable 
         case unavailable
         /// Malformed input: YAML, JSON or dotenv that does not parse, or an invalid config value.
         case invalidInput
+        /// The user or their editor stopped an interactive change (`edit`): nothing was written.
+        case aborted
         /// `exec`: the command to run does not exist.
         case commandNotFound
         /// `exec`: the command exists but cannot be executed.
