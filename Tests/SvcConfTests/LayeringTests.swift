@@ -76,3 +76,20 @@ import Testing
         #expect(throws: SvcConfError.self) { try ConfigAddress(service: "app", env: "base", variant: "dev") }
     }
 }
+
+/// The three-way merge behind `edit`'s re-open after a concurrent write.
+@Suite("ConfigMerge") struct ConfigMergeTests {
+    @Test func myChangesLandOnTheirsAndCollisionsKeepTheirs() {
+        let base = Config(values: ["A": "1", "B": "1", "C": "1", "D": "1"], files: ["f": [1], "g": [1]])
+        let mine = Config(values: ["A": "mine", "B": "1", "C": "mine", "E": "new"], files: ["f": [2], "g": [1]], deletedFiles: ["h"])
+        let theirs = Config(values: ["A": "1", "B": "theirs", "C": "theirs", "D": "1"], files: ["f": [1], "g": [3]])
+        let (merged, collisions) = ConfigMerge.threeWay(base: base, mine: mine, theirs: theirs)
+        #expect(merged.values == ["A": "mine", "B": "theirs", "C": "theirs", "E": "new"])  // D: I deleted it, they did not touch it
+        #expect(merged.files == ["f": [2], "g": [3]])
+        #expect(merged.deletedFiles == ["h"])
+        #expect(collisions == ["C"])
+        // The same change on both sides is not a collision.
+        let same = ConfigMerge.threeWay(base: base, mine: theirs, theirs: theirs)
+        #expect(same.merged == theirs && same.collisions.isEmpty)
+    }
+}
