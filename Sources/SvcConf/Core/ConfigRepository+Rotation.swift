@@ -109,6 +109,13 @@ extension ConfigRepository {
                 && u[19...].allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
         }
 
+        /// Throws `.usage` unless `id` is a run id.
+        public static func check(_ id: String) throws(SvcConfError) {
+            guard isValidID(id) else {
+                throw SvcConfError(.usage, "invalid run id \(Names.quoted(id))", hint: "a run id looks like r-20261126T193000Z-3fa2, as printed by `svcconf rotate --all`")
+            }
+        }
+
         /// The message of every version the run writes: `rotate (run ID)`.
         public static func message(_ id: String) -> String { "rotate (run \(id))" }
 
@@ -138,14 +145,16 @@ extension ConfigRepository {
     /// order, going on past failures; `report` is called after each. With `resuming`, a config whose
     /// latest version was written by run `runID` is skipped, so a run that was interrupted or failed
     /// part-way can be finished with the same id.
-    public func rotateAll(runID: String, resuming: Bool, report: (RotationOutcome) -> Void = { _ in }) async throws -> [RotationOutcome] {
-        guard RotationRun.isValidID(runID) else {
-            throw SvcConfError(.usage, "invalid run id \(Names.quoted(runID))", hint: "a run id looks like r-20261126T193000Z-3fa2, as printed by `svcconf rotate --all`")
-        }
+    /// `started` is called once the store is known to be initialized and its configs are listed.
+    public func rotateAll(runID: String, resuming: Bool, started: () -> Void = {},
+                          report: (RotationOutcome) -> Void = { _ in }) async throws -> [RotationOutcome] {
+        try RotationRun.check(runID)
         _ = try await requirePolicy()
+        let addresses = try await store.addresses()
+        started()
         let cache = FingerprintKeyCache()
         var out: [RotationOutcome] = []
-        for address in try await store.addresses() {
+        for address in addresses {
             let outcome: RotationOutcome
             do {
                 if resuming, let n = try await store.latestVersion(of: address) {

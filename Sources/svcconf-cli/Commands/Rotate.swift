@@ -69,10 +69,12 @@ struct RotateCommand: AsyncParsableCommand {
     }
 
     func runAll() async throws {
+        if let resume { try ConfigRepository.RotationRun.check(resume) }
         let repo = try global.repository()
         let id = try resume ?? ConfigRepository.RotationRun.newID(now: repo.clock())
-        if format == .text { Terminal.out((resume == nil ? "rotation run " : "resuming rotation run ") + id) }
-        let results = try await repo.rotateAll(runID: id, resuming: resume != nil) { outcome in
+        let results = try await repo.rotateAll(runID: id, resuming: resume != nil, started: {
+            if format == .text { Terminal.out((resume == nil ? "rotation run " : "resuming rotation run ") + id) }
+        }) { outcome in
             if format == .text { Terminal.out(Self.line(outcome)) }
         }
         var worst: SvcConfError.Kind?
