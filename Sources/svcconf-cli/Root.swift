@@ -22,6 +22,9 @@ struct Root: AsyncParsableCommand {
             DiffCommand.self, HistoryCommand.self, RollbackCommand.self, ExportCommand.self,
             ListCommand.self, ExecCommand.self, SchemaCommand.self, ValidateCommand.self, CheckCommand.self,
             ExplainCommand.self, EditCommand.self,
+            RotateCommand.self,
+            RecipientsCommand.self,
+            TextconvCommand.self,
         ]
     )
 }

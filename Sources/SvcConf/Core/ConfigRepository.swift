@@ -47,28 +47,9 @@ public struct ConfigRepository: Sendable {
             throw SvcConfError(.conflict, "store \(store.url) is already initialized (policy \(existing.number))",
                                hint: "use `svcconf recipients` to change who can open it")
         }
-        var generated: [(String, String)] = []
+        var generated: [(path: String, keyId: String)] = []
         func refs(_ specs: [String]) throws -> [StorePolicy.RecipientRef] {
-            var out: [StorePolicy.RecipientRef] = []
-            for spec in specs {
-                if spec.hasPrefix("local:") {
-                    let path = String(spec.dropFirst(6))
-                    guard !path.isEmpty else { throw SvcConfError(.usage, "recipient \"local:\" needs a path") }
-                    let key: LocalKey
-                    if try LocalFS.info(LocalKey.expand(path)) != nil {
-                        key = try LocalKey(path: path)
-                    } else {
-                        key = try LocalKey.generate(at: path, now: clock())
-                        generated.append((path, key.keyId))
-                    }
-                    out.append(.init(uri: spec, keyId: key.keyId))
-                } else if spec.hasPrefix("kms:"), spec.count > 4 {
-                    out.append(.init(uri: spec))
-                } else {
-                    throw SvcConfError(.usage, "invalid recipient \(Names.quoted(spec))", hint: "recipients are local:PATH or kms:KEY")
-                }
-            }
-            return out
+            try specs.map { try recipientRef($0, generated: &generated) }
         }
         var rules = [StorePolicy.Rule(match: "*/*", recipients: try refs(recipients.isEmpty && extra.isEmpty ? ["local:" + Keyring.defaultKeyPath()] : recipients))]
         if rules[0].recipients.isEmpty { rules.removeAll() }
