@@ -32,7 +32,7 @@ extension ConfigRepository {
     /// The service's current (latest) schema, or nil when it has none.
     public func currentSchema(_ service: String) async throws -> StoredSchema? {
         guard let (n, bytes) = try await store.latestSchema(of: service, verified: true) else { return nil }
-        return StoredSchema(number: n, schema: try Self.compileStored(bytes, service: service, number: n))
+        return StoredSchema(number: n, schema: try Self.compileStored(bytes, service: service, number: n, checked: false))
     }
 
     /// Schema number `number` of `service`.
@@ -54,7 +54,10 @@ extension ConfigRepository {
     public func schema(_ service: String, digest: Digest) async throws -> StoredSchema? {
         for n in try await store.schemaNumbers(of: service).reversed() {
             let bytes = try await store.readSchema(of: service, number: n)
-            if Digest(of: bytes) == digest, let s = try? ServiceSchema(bytes: bytes) { return StoredSchema(number: n, schema: s) }
+            // Checked against the metaschema when it was set; not again on every read (as at exec).
+            if Digest(of: bytes) == digest, let s = try? ServiceSchema(bytes: bytes, checkAgainstMetaschema: false) {
+                return StoredSchema(number: n, schema: s)
+            }
         }
         return nil
     }

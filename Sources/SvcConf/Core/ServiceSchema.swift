@@ -204,13 +204,15 @@ public struct ServiceSchema: Sendable {
     public func secrecy(for configs: [Config]) -> any SecrecyPolicy {
         var annotated: [[String]] = []
         for c in configs { annotated += values.validate(.object(c.values)).secretLocations }
-        return SchemaSecrecy(schema: self, annotated: annotated, valueSecrets: values.secretPaths(),
+        return SchemaSecrecy(schema: self, annotated: Set(annotated), valueSecrets: values.secretPaths(),
                              fileSecrets: files?.secretPaths())
     }
 
     struct SchemaSecrecy: SecrecyPolicy {
         let schema: ServiceSchema
-        let annotated: [[String]]
+        /// Locations annotated secret; a path is secret when it or one of its prefixes is here (a set:
+        /// a config with thousands of secrets is looked up per prefix, not scanned per value).
+        let annotated: Set<[String]>
         let valueSecrets: SecretPaths
         let fileSecrets: SecretPaths?
 
@@ -219,7 +221,9 @@ public struct ServiceSchema: Sendable {
             if !schema.describedKeys.contains(top) && !schema.describesAnyKey
                 && !schema.describedPatterns.contains(where: { $0.matches(top) }) { return true }
             if valueSecrets.isSecret(path) { return true }
-            return annotated.contains { $0.count <= path.count && Array(path.prefix($0.count)) == $0 }
+            if annotated.isEmpty { return false }
+            for n in 0...path.count where annotated.contains(Array(path.prefix(n))) { return true }
+            return false
         }
 
         func isSecret(file name: String) -> Bool {

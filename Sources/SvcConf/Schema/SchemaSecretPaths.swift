@@ -50,16 +50,32 @@ public struct SecretPaths: Sendable {
     /// The patterns; a value is secret when a pattern matches its path or a prefix of it.
     public let patterns: [[SchemaPathStep]]
     private let regexes: [String: ECMARegex]
+    /// Patterns whose first step is a literal key, by that key (a schema with thousands of secret
+    /// properties must not make every lookup scan them all).
+    private let byFirstKey: [String: [[SchemaPathStep]]]
+    /// Patterns whose first step is not a literal key (wildcards, regexes, `**`); always tried.
+    private let otherFirst: [[SchemaPathStep]]
 
     init(patterns: [[SchemaPathStep]]) {
         self.patterns = patterns
         var rx: [String: ECMARegex] = [:]
+        var byKey: [String: [[SchemaPathStep]]] = [:]
+        var other: [[SchemaPathStep]] = []
         for p in patterns {
             for case .keyMatching(let source) in p where rx[source] == nil {
                 rx[source] = try? ECMARegex(source)
             }
+            if case .key(let k)? = p.first { byKey[k, default: []].append(p) } else { other.append(p) }
         }
         regexes = rx
+        byFirstKey = byKey
+        otherFirst = other
+    }
+
+    /// The patterns that can match a path starting with `path.first` (all of them for an empty path).
+    private func candidates(_ path: [String]) -> [[[SchemaPathStep]]] {
+        guard let first = path.first else { return [patterns] }
+        return [byFirstKey[first] ?? [], otherFirst]
     }
 
     /// True when no value can be secret.
@@ -68,13 +84,15 @@ public struct SecretPaths: Sendable {
     /// True when the value at `path` (top-level key first, array indices as decimal strings) is secret:
     /// some pattern matches the path or a prefix of it (a secret value's whole subtree is secret).
     public func isSecret(_ path: [String]) -> Bool {
-        patterns.contains { match($0[...], path[...], prefixOfPath: true) }
+        candidates(path).contains { group in group.contains { match($0[...], path[...], prefixOfPath: true) } }
     }
 
     /// True when the value at `path` is secret or something below it may be (some pattern matches
     /// `path` followed by more steps): a renderer must look inside before showing it whole.
     public func mayContainSecret(_ path: [String]) -> Bool {
-        patterns.contains { match($0[...], path[...], prefixOfPath: true) || match($0[...], path[...], prefixOfPath: false) }
+        candidates(path).contains { group in
+            group.contains { match($0[...], path[...], prefixOfPath: true) || match($0[...], path[...], prefixOfPath: false) }
+        }
     }
 
     private func stepMatches(_ s: SchemaPathStep, _ c: String) -> Bool {
@@ -120,13 +138,19 @@ struct SecretPathAnalysis {
         var a = SecretPathAnalysis()
         var (set, _) = a.walk(root, depth: 0)
         if a.overflow || set.count > maxPatterns { set = [[.anyDescendants]] }
-        let sorted = set.sorted { $0.description.utf8.lexicographicallyPrecedes($1.description.utf8) }
-        // a pattern covered by a shorter one adds nothing: drop patterns that extend another
-        var kept: [[SchemaPathStep]] = []
-        for p in sorted.sorted(by: { $0.count < $1.count }) where !kept.contains(where: { p.starts(with: $0) }) {
+        // Deterministic order: by description (computed once per pattern, not per comparison).
+        let described = set.map { (pattern: $0, key: Array($0.description.utf8)) }
+            .sorted { $0.key.lexicographicallyPrecedes($1.key) }
+        // a pattern covered by a shorter one adds nothing: drop patterns that extend another (looked
+        // up by prefix in a set: schemas with thousands of secret properties stay linear)
+        var keptSet: Set<[SchemaPathStep]> = []
+        var kept: [(pattern: [SchemaPathStep], key: [UInt8])] = []
+        for p in described.enumerated().sorted(by: { ($0.element.pattern.count, $0.offset) < ($1.element.pattern.count, $1.offset) }).map(\.element)
+        where !(1...max(1, p.pattern.count)).contains(where: { keptSet.contains(Array(p.pattern.prefix($0))) }) {
+            keptSet.insert(p.pattern)
             kept.append(p)
         }
-        return SecretPaths(patterns: kept.sorted { $0.description.utf8.lexicographicallyPrecedes($1.description.utf8) })
+        return SecretPaths(patterns: kept.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map(\.pattern))
     }
 
     /// Children of `n`: (the step to reach the child's instance, or nil for the same instance; child).
