@@ -17,7 +17,7 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .customLong("key-file"), help: ArgumentHelp("A local key file to open or seal with (repeatable; default: $SVCCONF_KEY_FILE, colon-separated, else the policy's key paths).", valueName: "path"))
     var keyFiles: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Author recorded in new versions (default: $SVCCONF_AUTHOR, else the OS user).", valueName: "name"))
+    @Option(name: .long, help: ArgumentHelp("Author recorded in new versions (default: $SVCCONF_AUTHOR, else for s3:// stores the AWS principal's ARN, else the OS user).", valueName: "name"))
     var author: String?
 
     @Option(name: .customLong("endpoint-url"), help: ArgumentHelp("S3 endpoint for s3:// stores (default: $AWS_ENDPOINT_URL_S3, else $AWS_ENDPOINT_URL, else AWS).", valueName: "url"))
@@ -29,9 +29,15 @@ struct GlobalOptions: ParsableArguments {
         return StoreLocator.defaultURL
     }
 
-    var resolvedAuthor: String {
+    /// `--author` or `$SVCCONF_AUTHOR`, if given.
+    var explicitAuthor: String? {
         if let author { return author }
         if let env = getenv("SVCCONF_AUTHOR"), env.pointee != 0 { return String(cString: env) }
+        return nil
+    }
+
+    var resolvedAuthor: String {
+        if let explicitAuthor { return explicitAuthor }
         if let pw = getpwuid(geteuid()), let name = pw.pointee.pw_name { return String(cString: name) }
         return "unknown"
     }
@@ -52,8 +58,21 @@ struct GlobalOptions: ParsableArguments {
         let kms = try? KMSClient.fromEnvironment(transport: transport)
         let store = try StoreLocator.open(storeURL, s3: s3)
         let paths = keyFiles.isEmpty ? Keyring.pathsFromEnvironment() : keyFiles
-        return ConfigRepository(store: store, keyring: try Keyring.load(paths: paths, kms: kms), author: resolvedAuthor,
-                                parseYAML: YAMLFiles.parse)
+        var repo = ConfigRepository(store: store, keyring: try Keyring.load(paths: paths, kms: kms), author: resolvedAuthor,
+                                    parseYAML: YAMLFiles.parse)
+        if s3 != nil, explicitAuthor == nil, let sts = try? STSClient.fromEnvironment(transport: transport) {
+            // Writes to an S3 store record the AWS principal (GetCallerIdentity, asked once, only when
+            // something is written); the OS user if STS cannot be reached.
+            let fallback = resolvedAuthor
+            let memo = AuthorMemo()
+            repo.authorResolver = {
+                if let known = memo.value { return known }
+                let name = (try? await sts.callerIdentity().arn) ?? fallback
+                memo.value = name
+                return name
+            }
+        }
+        return repo
     }
 }
 
@@ -90,5 +109,27 @@ enum YAMLFiles {
             throw SvcConfError(.invalidInput, "\(name): not valid UTF-8")
         }
         return try YAMLCodec.parse(text, source: name)
+    }
+}
+
+/// The author resolved once per process.
+final class AuthorMemo: @unchecked Sendable {
+    private let lock = NSLockLike()
+    private var stored: String?
+    var value: String? {
+        get { lock.locked { stored } }
+        set { lock.locked { stored = newValue } }
+    }
+}
+
+/// A pthread mutex (the CLI avoids Foundation's NSLock on this path).
+final class NSLockLike: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    init() { pthread_mutex_init(mutex, nil) }
+    deinit { pthread_mutex_destroy(mutex); mutex.deallocate() }
+    func locked<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return body()
     }
 }

@@ -142,6 +142,23 @@ enum MotoEnv {
         sb.expectFailure(["show", "app", "--env", "staging", "--store", store], code: 7, env: env, mentions: "re-labelled")
     }
 
+    @Test func authorIsTheAWSPrincipalUnlessGiven() async throws {
+        guard let endpoint = MotoEnv.open else { MotoEnv.notice("SVCCONF_TEST_S3_ENDPOINT"); return }
+        let (s3, _) = try MotoEnv.clients(endpoint: endpoint)
+        let bucket = MotoEnv.uniqueBucket()
+        try await s3.createBucket(bucket: bucket)
+        let sb = try Sandbox()
+        var env = awsEnv(endpoint)
+        env["SVCCONF_AUTHOR"] = ""
+        let store = "s3://\(bucket)"
+        sb.ok(["init", "--store", store], env: env)
+        sb.ok(["set", "app", "--env", "prod", "--store", store, "A=1"], env: env)
+        sb.ok(["set", "app", "--env", "prod", "--store", store, "--author", "alice", "A=2"], env: env)
+        let history = try parseJSON(sb.ok(["history", "app", "--env", "prod", "--store", store, "--format", "json"], env: env))
+        let authors = (history.arrayValue ?? []).compactMap { $0["author"]?.stringValue }
+        #expect(Set(authors.map { $0.hasPrefix("arn:aws:") ? "arn" : $0 }) == ["arn", "alice"] && authors.count == 2, "\(authors)")
+    }
+
     @Test func unknownKMSKeyIsNoUsableKey() async throws {
         guard let endpoint = MotoEnv.open else { MotoEnv.notice("SVCCONF_TEST_S3_ENDPOINT"); return }
         let (s3, _) = try MotoEnv.clients(endpoint: endpoint)

@@ -61,7 +61,7 @@ extension ConfigRepository {
         let number = base.info.version + 1
         let header = SealedHeader(service: address.service, env: address.env, variant: address.variant,
                                   version: number, parent: base.info.digest, schema: base.info.schema,
-                                  author: author, time: clock(), message: message, nonce: [], recipients: [])
+                                  author: await currentAuthor(), time: clock(), message: message, nonce: [], recipients: [])
         try checkHeaderText(header)
         var payload = Payload(config: base.config, fingerprintKey: base.fingerprintKey)
         var bytes = try await Envelope.seal(payload, header: header, recipients: recipients)

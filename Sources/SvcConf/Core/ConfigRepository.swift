@@ -17,6 +17,15 @@ public struct ConfigRepository: Sendable {
     /// Parses a YAML file's bytes, to check file contents a schema declares as `application/yaml`
     /// (`svcconf-cli` passes the YAML codec; without it YAML file contents are not checked).
     public let parseYAML: (@Sendable (String, [UInt8]) throws -> ConfigValue)?
+    /// When set, asked for the author of each new version instead of ``author`` (the CLI names the
+    /// AWS principal this way for S3 stores when no `--author` is given; only writes call it).
+    public var authorResolver: (@Sendable () async -> String)?
+
+    /// The author to record in a version written now.
+    func currentAuthor() async -> String {
+        if let authorResolver { return await authorResolver() }
+        return author
+    }
 
     /// Memberwise initializer.
     public init(store: any ConfigStore, keyring: Keyring, author: String,
@@ -218,7 +227,7 @@ public struct ConfigRepository: Sendable {
         if let base { fpKey = base.fingerprintKey } else { fpKey = try await fingerprintKeyForNewConfig(address, policy: policy) }
         let header = SealedHeader(service: address.service, env: address.env, variant: address.variant,
                                   version: number, parent: base?.info.digest, schema: schema?.digest,
-                                  author: author, time: clock(), message: message, nonce: [], recipients: [])
+                                  author: await currentAuthor(), time: clock(), message: message, nonce: [], recipients: [])
         try checkHeaderText(header)
         let payload = Payload(config: config, fingerprintKey: fpKey)
         try Self.checkReadable(payload)
