@@ -343,6 +343,11 @@ public enum YAMLCodec {
         if ("0"..."9").contains(first) || (first == "." && second.map { ("0"..."9").contains($0) } == true) {
             return false
         }
+        // Fast path: starting with an ASCII letter, only the boolean and null words (`y`, `yes`, `On`,
+        // `FALSE`, `Null`, …; none longer than 5 characters) resolve to something other than a string
+        // under either rule set below — so a longer such string is plain without asking the resolvers
+        // (which dominate the rendering time of large configs).
+        if first.isASCII, first.properties.isAlphabetic, s.utf8.count > 5 { return true }
         // Whatever a YAML 1.2 core or a YAML 1.1 reader (Yams' default rules, plus `y`/`n`) resolves
         // to something other than a string: `yes`, `NO`, `on`, `~`, `null`, `.inf`, `<<`, `=`, ….
         let node = Node(s)

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 /// Schemas: stored per service in the store, versioned; enforced on every write and before exec;
 /// the source of what is secret.
 extension ConfigRepository {
@@ -32,7 +37,7 @@ extension ConfigRepository {
     /// The service's current (latest) schema, or nil when it has none.
     public func currentSchema(_ service: String) async throws -> StoredSchema? {
         guard let (n, bytes) = try await store.latestSchema(of: service, verified: true) else { return nil }
-        return StoredSchema(number: n, schema: try Self.compileStored(bytes, service: service, number: n, checked: false))
+        return StoredSchema(number: n, schema: try schemaCache.schema(bytes) { try Self.compileStored(bytes, service: service, number: n, checked: false) })
     }
 
     /// Schema number `number` of `service`.
@@ -55,7 +60,7 @@ extension ConfigRepository {
         for n in try await store.schemaNumbers(of: service).reversed() {
             let bytes = try await store.readSchema(of: service, number: n)
             // Checked against the metaschema when it was set; not again on every read (as at exec).
-            if Digest(of: bytes) == digest, let s = try? ServiceSchema(bytes: bytes, checkAgainstMetaschema: false) {
+            if Digest(of: bytes) == digest, let s = try? schemaCache.schema(bytes, compile: { try ServiceSchema(bytes: bytes, checkAgainstMetaschema: false) }) {
                 return StoredSchema(number: n, schema: s)
             }
         }
@@ -200,4 +205,37 @@ struct AnySecret: SecrecyPolicy {
     let policies: [any SecrecyPolicy]
     func isSecret(valuePath path: [String]) -> Bool { policies.contains { $0.isSecret(valuePath: path) } }
     func isSecret(file name: String) -> Bool { policies.contains { $0.isSecret(file: name) } }
+}
+
+/// Compiled stored schemas by the digest of their bytes, shared by copies of a repository: one
+/// command may need the current schema several times (an edit validates, diffs and writes), and a
+/// large schema takes milliseconds to compile.
+final class CompiledSchemaCache: @unchecked Sendable {
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private var entries: [Digest: ServiceSchema] = [:]
+
+    init() {
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    /// The compiled schema of `bytes`, from the cache or from `compile` (then cached; at most 16 kept).
+    func schema(_ bytes: [UInt8], compile: () throws -> ServiceSchema) throws -> ServiceSchema {
+        let digest = Digest(of: bytes)
+        pthread_mutex_lock(mutex)
+        let hit = entries[digest]
+        pthread_mutex_unlock(mutex)
+        if let hit { return hit }
+        let compiled = try compile()
+        pthread_mutex_lock(mutex)
+        if entries.count >= 16 { entries.removeAll() }
+        entries[digest] = compiled
+        pthread_mutex_unlock(mutex)
+        return compiled
+    }
 }

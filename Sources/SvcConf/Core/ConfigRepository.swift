@@ -20,6 +20,8 @@ public struct ConfigRepository: Sendable {
     /// When set, asked for the author of each new version instead of ``author`` (the CLI names the
     /// AWS principal this way for S3 stores when no `--author` is given; only writes call it).
     public var authorResolver: (@Sendable () async -> String)?
+    /// Compiled schemas, shared by copies of this repository.
+    let schemaCache = CompiledSchemaCache()
 
     /// The author to record in a version written now.
     func currentAuthor() async -> String {
