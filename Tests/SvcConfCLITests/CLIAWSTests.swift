@@ -91,6 +91,16 @@ enum MotoEnv {
         // Staging (no KMS rule) is sealed to the team key only.
         sb.ok(["set", svc, "--env", "staging", "--store", store, "HOST=s"], env: env)
         #expect(sb.ok(["get", svc, "--env", "staging", "--store", store, "--key-file", "team.key", "HOST"], env: noAWS.merging(["AWS_ENDPOINT_URL_S3": endpoint]) { $1 }) == "s\n")
+        // Rotation through KMS: a new version under a fresh data key (a new KMS blob), same content,
+        // still opened by KMS and by the break-glass key.
+        let before = try await s3.getObject(bucket: bucket, key: "svcconf/configs/\(svc)/prod/versions/0000000002.sealed").bytes
+        sb.ok(["rotate", svc, "--env", "prod", "--store", store], env: env)
+        let after = try await s3.getObject(bucket: bucket, key: "svcconf/configs/\(svc)/prod/versions/0000000003.sealed").bytes
+        #expect(before != after)
+        let rotated = sb.run(["exec", svc, "--env", "prod", "--store", store, "--", "/bin/sh", "-c", "echo $HOST $PASSWORD"], env: env)
+        #expect(rotated.code == 0 && rotated.out == "h2 canary-s3-pw\n", "\(rotated.err)")
+        #expect(sb.ok(["get", svc, "--env", "prod", "--store", store, "--key-file", "bg.key", "PASSWORD"],
+                      env: noAWS.merging(["AWS_ENDPOINT_URL_S3": endpoint]) { $1 }) == "canary-s3-pw\n")
     }
 
     @Test func concurrentWritersToS3LoseNothing() async throws {
