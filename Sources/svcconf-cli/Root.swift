@@ -21,6 +21,7 @@ struct Root: AsyncParsableCommand {
             InitCommand.self, SetCommand.self, UnsetCommand.self, ShowCommand.self, GetCommand.self,
             DiffCommand.self, HistoryCommand.self, RollbackCommand.self, ExportCommand.self,
             ListCommand.self, ExecCommand.self, SchemaCommand.self, ValidateCommand.self, CheckCommand.self,
+            ImportCommand.self,
         ]
     )
 }
