@@ -167,9 +167,10 @@ public struct Importer: Sendable {
         let policy = try await repository.requirePolicy()
 
         var warnings: [String] = []
-        let folders = try await scan(wanted: Set(wanted), warnings: &warnings)
+        var found: Set<String> = []
+        let folders = try await scan(wanted: Set(wanted), found: &found, warnings: &warnings)
         for s in wanted where folders[s] == nil {
-            throw SvcConfError(.notFound, "\(source.label) has no folder \(s)/", hint: "service folders found: \(Self.list(folders.keys.sorted()))")
+            throw SvcConfError(.notFound, "\(source.label) has no folder \(s)/", hint: "service folders found: \(Self.list(found.sorted()))")
         }
         guard !folders.isEmpty else {
             throw SvcConfError(.notFound, "\(source.label) holds no service folders",
@@ -449,7 +450,8 @@ public struct Importer: Sendable {
     static func list(_ names: [String]) -> String { names.isEmpty ? "none" : names.joined(separator: ", ") }
 
     /// Groups the source's files by service and variant; refuses deeper folders and invalid names.
-    func scan(wanted: Set<String>, warnings: inout [String]) async throws -> [String: ServiceFolder] {
+    /// `found` gets every top-level folder name, selected or not.
+    func scan(wanted: Set<String>, found: inout Set<String>, warnings: inout [String]) async throws -> [String: ServiceFolder] {
         var folders: [String: ServiceFolder] = [:]
         for path in try await source.listFiles() {
             let parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
@@ -458,6 +460,7 @@ public struct Importer: Sendable {
                 continue
             }
             let service = parts[0]
+            found.insert(service)
             if !wanted.isEmpty && !wanted.contains(service) { continue }
             guard Names.isValid(service) else {
                 throw SvcConfError(.invalidInput, "\(source.label)/\(service)/: not a valid service name",
