@@ -153,6 +153,11 @@ import Testing
                                            "access-boston/staging/dev GROUP_MGMT_API_KEY_KMS_ENCRYPTED: the value is not base64"])
         #expect(!r.err.contains(blob) && !r.err.contains("not-base64!"), "never the ciphertext: \(r.err)")
         sb.expectFailure(["import", "old", "--env", "staging", "--dry-run"], code: 6)
+        // KMS unreachable is not "undecryptable": the import stops (exit 9) even when skipping.
+        let noKMS = ["AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1",
+                     "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_EC2_METADATA_DISABLED": "true"]
+        sb.expectFailure(["import", "old", "--env", "staging", "--skip-undecryptable"], code: 9, env: noKMS,
+                         mentions: "decrypting access-boston/staging IDENTITYIQ_PASSWORD_KMS_ENCRYPTED")
 
         // --skip-undecryptable: written without them, and they are reported.
         let skipped = sb.run(["import", "old", "--env", "staging", "--skip-undecryptable", "--format", "json"])
@@ -170,6 +175,8 @@ import Testing
 
     @Test func badLayoutsAreRefusedBeforeAnythingIsWritten() throws {
         let sb = try Sandbox()
+        let help = sb.ok(["import", "--help"])
+        #expect(help.contains("Examples:") && help.contains("--skip-undecryptable") && help.contains("--dry-run"))
         sb.expectFailure(["import", "old", "--env", "staging"], code: 3, mentions: "does not exist")
         try writeTree(sb)
         sb.expectFailure(["import", "old", "--env", "staging"], code: 3, mentions: "not initialized")
