@@ -25,6 +25,7 @@ struct Root: AsyncParsableCommand {
             RotateCommand.self,
             RecipientsCommand.self,
             TextconvCommand.self,
+            ImportCommand.self,
         ]
     )
 }
