@@ -371,10 +371,19 @@ extension ConfigRepository {
     /// Diff of two versions of one config. `to` defaults to the latest, `from` to the one before
     /// `to`; version 0 stands for the empty config.
     public func diffVersions(_ address: ConfigAddress, from: Int64?, to: Int64?) async throws -> DiffResult {
-        let newer = try await open(address, version: to)
-        let fromN = from ?? newer.info.version - 1
+        // Concurrently: compile the service's current schema into the cache (usually the one the
+        // versions were validated against, which redaction needs) and open both versions.
+        let service = address.service
+        async let warm: Void = { _ = try? await self.currentSchema(service) }()
+        let toN: Int64
+        if let to { toN = to } else { toN = try resolve(nil, address, latest: try await latestVersion(address)) }
+        let fromN = from ?? toN - 1
         guard fromN >= 0 else { throw SvcConfError(.usage, "version numbers start at 1 (0 = empty)") }
-        let older: OpenedVersion? = fromN == 0 ? nil : try await open(address, version: fromN)
+        async let newerTask = open(address, version: toN)
+        async let olderTask: OpenedVersion? = fromN == 0 ? nil : open(address, version: fromN)
+        let newer = try await newerTask
+        let older = try await olderTask
+        await warm
         let redactor = await self.redactor(for: [older, newer].compactMap { $0 })
         let diff = ConfigDiff.compare(older?.config ?? Config(), newer.config, redactor: redactor)
         return DiffResult(diff: diff,
@@ -386,7 +395,12 @@ extension ConfigRepository {
     /// Diff of the latest versions of two configs (two envs of one service), each merged over its
     /// lower layers: what the programs get.
     public func diffEnvs(_ a: ConfigAddress, _ b: ConfigAddress) async throws -> DiffResult {
-        let va = try await openEffective(a), vb = try await openEffective(b)
+        let service = a.service
+        async let warm: Void = { _ = try? await self.currentSchema(service) }()
+        async let ta = openEffective(a)
+        async let tb = openEffective(b)
+        let va = try await ta, vb = try await tb
+        await warm
         return DiffResult(diff: await diff(va, vb),
                           oldLabel: "\(a) version \(va.info.version)", newLabel: "\(b) version \(vb.info.version)",
                           oldRef: Self.ref(a, va.info.version), newRef: Self.ref(b, vb.info.version))
