@@ -12,21 +12,21 @@ struct EditCommand: AsyncParsableCommand {
         commandName: "edit",
         abstract: "Edit a config in $VISUAL/$EDITOR: validated, shown as a redacted diff, confirmed, written.",
         discussion: """
-        The config's layer is decrypted into a private file (0600, in a 0700 directory on a tmpfs:
-        $XDG_RUNTIME_DIR or /dev/shm; --allow-disk to accept another place) and opened in $VISUAL,
-        else $EDITOR (which may carry arguments, e.g. "code --wait"), else vi. The file is removed
+        The config's layer is decrypted into a private file (0600, in a 0700 directory on a tmpfs: \
+        $XDG_RUNTIME_DIR or /dev/shm; --allow-disk to accept another place) and opened in $VISUAL, \
+        else $EDITOR (which may carry arguments, e.g. "code --wait"), else vi. The file is removed \
         on every exit, Ctrl-C, SIGTERM, SIGHUP and editor failures included.
 
-        On save: the buffer is parsed, merged with the lower layers and validated against the
-        service's schema; on errors they are listed and you can re-open the buffer (the errors are
-        marked at its top) or abort. Then the redacted diff is shown and you confirm (--yes skips
-        the question). If someone wrote a newer version meanwhile, nothing is overwritten: you see
-        what they changed and the editor re-opens on their version with your changes applied where
+        On save: the buffer is parsed, merged with the lower layers and validated against the \
+        service's schema; on errors they are listed and you can re-open the buffer (the errors are \
+        marked at its top) or abort. Then the redacted diff is shown and you confirm (--yes skips \
+        the question). If someone wrote a newer version meanwhile, nothing is overwritten: you see \
+        what they changed and the editor re-opens on their version with your changes applied where \
         they do not collide.
 
-        The buffer holds this layer's own content: `values` (null deletes a key a lower layer
-        sets), `files` (text, or {base64: ...} for binary files) and `deletedFiles`.
-        Exit: 0 written or no changes; 11 aborted (editor failed, not confirmed); 5 invalid; 4 conflict
+        The buffer holds this layer's own content: `values` (null deletes a key a lower layer \
+        sets), `files` (text, or {base64: ...} for binary files) and `deletedFiles`. \
+        Exit: 0 written or no changes; 11 aborted (editor failed, not confirmed); 5 invalid; 4 conflict \
         with --expect-version.
 
         Examples:

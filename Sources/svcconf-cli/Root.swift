@@ -6,10 +6,10 @@ struct Root: AsyncParsableCommand {
         commandName: "svcconf",
         abstract: "Keep service configuration and secrets encrypted, versioned, validated and reviewable.",
         discussion: """
-        A config is a set of values (which become environment variables) plus named files, per
-        service, env and optional variant. Every change is a new sealed version (AES-256-GCM under a
-        fresh data key, wrapped for each recipient in the store's policy); secrets are shown only as
-        keyed fingerprints unless you ask for them.
+        A config is a set of values (which become environment variables) plus named files, \
+        per service, env and optional variant. Every change is a new sealed version \
+        (AES-256-GCM under a fresh data key, wrapped for each recipient in the store's policy); \
+        secrets are shown only as keyed fingerprints unless you ask for them.
 
         Quick start:
           svcconf init

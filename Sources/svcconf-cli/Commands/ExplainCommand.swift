@@ -6,10 +6,10 @@ struct ExplainCommand: AsyncParsableCommand {
         commandName: "explain",
         abstract: "Say which layer (base, env, variant) each value and file of a config comes from.",
         discussion: """
-        A config is its env layer merged over the service's base layer (--env base), and a variant
-        merged over both: maps merge key by key, anything else replaces, null deletes; files replace
-        whole files, deletedFiles removes them. explain prints the layer and version that set each
-        key (or KEY, a top-level key or a dotted path into nested values) and what it overrides.
+        A config is its env layer merged over the service's base layer (--env base), and a variant \
+        merged over both: maps merge key by key, anything else replaces, null deletes; files replace \
+        whole files, deletedFiles removes them. explain prints the layer and version that set each \
+        key (or KEY, a top-level key or a dotted path into nested values) and what it overrides. \
         It never prints a value.
 
         Examples:
