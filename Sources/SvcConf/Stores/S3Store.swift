@@ -211,6 +211,7 @@ public struct S3Store: ConfigStore {
     public func create(_ address: ConfigAddress, version: Int64, bytes: [UInt8]) async throws {
         try await create(configDir(address), version, ".sealed", bytes,
                          conflict: SvcConfError(.conflict, "version \(version) of \(address) already exists: someone else wrote it meanwhile"))
+        try await publish(address.service, written: String((configDir(address) + VersionName.name(version, suffix: ".sealed")).dropFirst(prefix.count)))
     }
 
     public func addresses() async throws -> [ConfigAddress] {
@@ -245,6 +246,7 @@ public struct S3Store: ConfigStore {
         try Names.check(service, as: "service")
         try await create(schemaDir(service), number, ".json", bytes,
                          conflict: SvcConfError(.conflict, "schema \(number) of \(service) already exists: someone else set it meanwhile"))
+        try await publish(service, written: "schema \(number)")
     }
 
     public func latestSchema(of service: String, verified: Bool) async throws -> (number: Int64, bytes: [UInt8])? {
