@@ -37,7 +37,7 @@ let package = Package(
         .executableTarget(name: "svcconf-bench", dependencies: ["SvcConf", "SvcConfCrypto", "SvcConfAWS"], path: "Sources/svcconf-bench"),
         .testTarget(name: "SvcConfCryptoTests", dependencies: ["SvcConfCrypto"]),
         .testTarget(name: "SvcConfAWSTests", dependencies: ["SvcConfAWS", "SvcConfHTTP"]),
-        .testTarget(name: "SvcConfTests", dependencies: ["SvcConf", "SvcConfYAML"]),
+        .testTarget(name: "SvcConfTests", dependencies: ["SvcConf", "SvcConfYAML", "SvcConfAWS"]),
         .testTarget(name: "SvcConfCLITests", dependencies: ["SvcConf", "SvcConfAWS", "SvcConfHTTP"]),
     ],
     swiftLanguageModes: [.v6]

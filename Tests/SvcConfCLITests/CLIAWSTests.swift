@@ -143,8 +143,15 @@ enum MotoEnv {
         let store = "s3://\(bucket)"
         sb.ok(["init", "--store", store], env: env)
         sb.ok(["set", "app", "--env", "prod", "--store", store, "A=1"], env: env)
-        // Someone puts garbage where version 2 goes: readers refuse it (exit 7), nothing starts.
+        // Someone puts garbage where version 2 goes: readers refuse it (exit 7).
         _ = try await s3.putObject(bucket: bucket, key: "configs/app/prod/versions/0000000002.sealed", body: Array("not sealed".utf8))
+        sb.expectFailure(["show", "app", "--env", "prod", "--store", store], code: 7, env: env)
+        // `exec` reads the exec bundle, current until the next generation marker: a put that bypassed
+        // svcconf (no marker) is not seen there, and version 1 starts...
+        let fast = sb.run(["exec", "app", "--env", "prod", "--store", store, "--", "/bin/sh", "-c", "echo started $A"], env: env)
+        #expect(fast.code == 0 && fast.out == "started 1\n", "\(fast.err)")
+        // ...but once a marker says something was written, exec reads layer by layer and refuses it.
+        _ = try await s3.putObject(bucket: bucket, key: "configs/app/_generations/0000000002", body: Array("configs/app/prod/versions/0000000002.sealed\n".utf8))
         sb.expectFailure(["exec", "app", "--env", "prod", "--store", store, "--", "/bin/echo", "started"], code: 7, env: env)
         // A version copied to another env does not open there.
         let (v1, _) = try await s3.getObject(bucket: bucket, key: "configs/app/prod/versions/0000000001.sealed")

@@ -1,4 +1,5 @@
 import Foundation
+import SvcConfAWS
 import Testing
 @testable import SvcConf
 
@@ -40,7 +41,26 @@ import Testing
         #expect(actions == ["s3:GetObject", "s3:ListBucket", "kms:Decrypt"])
         let kms = try #require(statements.first { $0["Action"] == "kms:Decrypt" })
         #expect(kms["Condition"]?["StringEquals"]?["kms:EncryptionContext:svcconf:service"] == "access-boston")
-        #expect(kms["Condition"]?["StringEquals"]?["kms:EncryptionContext:svcconf:env"] == "prod")
+        // Its env and the service's base layer (merged under it at exec), nothing else.
+        #expect(kms["Condition"]?["StringEquals"]?["kms:EncryptionContext:svcconf:env"] == .array(["prod", "base"]))
+        // Objects: exactly what `exec` reads — its config (with its exec bundle), the base layer, the
+        // service's generation markers (HEAD of the next one) and the schema; no other env or service.
+        let store = "arn:aws:s3:::cob-digital-apps-prod-config/svcconf/"
+        let readable = ["configs/access-boston/prod/*", "configs/access-boston/base/*", "configs/access-boston/_generations/*",
+                        "schemas/access-boston/*"]
+        let get = try #require(statements.first { $0["Action"] == "s3:GetObject" })
+        #expect(Set((get["Resource"]?.arrayValue ?? []).compactMap(\.stringValue)) == Set(readable.map { store + $0 }))
+        let list = try #require(statements.first { $0["Action"] == "s3:ListBucket" })
+        let prefixes = (list["Condition"]?["StringLike"]?["s3:prefix"]?.arrayValue ?? []).compactMap(\.stringValue)
+        #expect(Set(prefixes) == Set(readable.map { "svcconf/" + $0 }))
+        // The layout those prefixes assume: where the S3 store puts what exec reads.
+        let s3 = try S3Store(url: "s3://cob-digital-apps-prod-config/svcconf", client: S3Client(
+            transport: NoTransport(), credentials: { AWSCredentials(accessKeyId: "x", secretAccessKey: "y") }, region: "us-east-1"))
+        let prod = try ConfigAddress(service: "access-boston", env: "prod")
+        for key in [s3.bundleKey(prod), s3.generationKey("access-boston", 1), s3.configDir(prod) + "latest",
+                    s3.configDir(try ConfigAddress(service: "access-boston", env: "base")) + "latest", s3.schemaDir("access-boston") + "latest"] {
+            #expect(readable.contains { key.hasPrefix("svcconf/" + $0.dropLast()) }, "\(key) not readable by the task role")
+        }
     }
 
     @Test func dockerfileEntrypointIsSvcconfExec() throws {
@@ -49,5 +69,12 @@ import Testing
         let task = try Self.json("examples/ecs/task-definition.json")
         let env = task["containerDefinitions"]?.arrayValue?.first?["environment"]?.arrayValue ?? []
         #expect(env.contains { $0["name"] == "SVCCONF_STORE" && $0["value"]?.stringValue?.hasPrefix("s3://") == true })
+    }
+}
+
+/// A transport for clients that must not send anything.
+struct NoTransport: HTTPTransport {
+    func send(_ request: HTTPRequest, timeout: Double) async throws -> HTTPResponse {
+        throw AWSError(.connection, "no network in this test")
     }
 }

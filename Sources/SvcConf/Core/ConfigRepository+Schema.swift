@@ -149,6 +149,32 @@ extension ConfigRepository {
 
     // MARK: exec
 
+    /// What `exec` starts a program with: `version` (default: the latest) of `address` merged over
+    /// its lower layers (``openEffective(_:version:)``) and checked against the service's current
+    /// schema (``checkBeforeExec(_:)``). For the latest version the store is first asked for an exec
+    /// snapshot: every layer and the schema proven current together (S3: 2 requests instead of one or
+    /// two per layer plus the schema); without one, layer by layer.
+    public func openForExec(_ address: ConfigAddress, version: Int64? = nil) async throws -> OpenedVersion {
+        if version == nil, let snapshot = try await store.execSnapshot(of: address),
+           let top = snapshot.layers.last, top.address == address {
+            var opened: [OpenedVersion] = []
+            for layer in snapshot.layers {
+                // Each layer is authenticated and its header must name that layer and number.
+                opened.append(try await open(bytes: layer.bytes, address: layer.address, version: layer.number))
+            }
+            let own = opened.removeLast()
+            let effective = Self.merged(own, over: opened)
+            if let (n, bytes) = snapshot.schema {
+                let schema = try schemaCache.schema(bytes) { try Self.compileStored(bytes, service: address.service, number: n, checked: false) }
+                try checkValid(effective.config, address: address, schema: schema, writing: false)
+            }
+            return effective
+        }
+        let opened = try await openEffective(address, version: version)
+        try await checkBeforeExec(opened)
+        return opened
+    }
+
     /// Before `exec` starts a program: the config must satisfy the service's current schema (which
     /// may be newer than the one the version was written with).
     public func checkBeforeExec(_ opened: OpenedVersion) async throws {

@@ -38,6 +38,25 @@ public protocol ConfigStore: Sendable {
     /// The newest schema of `service` and its bytes, or nil. `verified: false` lets a store answer from
     /// a hint that may be one schema behind after a crashed writer (one request fewer at exec).
     func latestSchema(of service: String, verified: Bool) async throws -> (number: Int64, bytes: [UInt8])?
+    /// The container-start fast path (optional): the latest versions of every layer an `exec` of
+    /// `address` needs and the service's current schema, proven current together, or nil when the
+    /// store has no such shortcut or cannot prove it now (the caller then reads layer by layer).
+    /// The S3 store answers from the config's exec bundle in 2 requests.
+    func execSnapshot(of address: ConfigAddress) async throws -> ExecSnapshot?
+}
+
+/// What an `exec` of one config needs, read at once (see ``ConfigStore/execSnapshot(of:)``).
+public struct ExecSnapshot: Sendable {
+    /// The layers that exist, lowest first; the last one is the addressed config itself.
+    public let layers: [(address: ConfigAddress, number: Int64, bytes: [UInt8])]
+    /// The service's current schema (number, stored bytes), or nil when it has none.
+    public let schema: (number: Int64, bytes: [UInt8])?
+
+    /// Memberwise initializer.
+    public init(layers: [(address: ConfigAddress, number: Int64, bytes: [UInt8])], schema: (number: Int64, bytes: [UInt8])?) {
+        self.layers = layers
+        self.schema = schema
+    }
 }
 
 /// Opens a store from its URL: `file:PATH`, a bare path, or (later) `s3://BUCKET[/PREFIX]`.
@@ -83,6 +102,9 @@ enum VersionName {
 }
 
 extension ConfigStore {
+    /// By default no fast path.
+    public func execSnapshot(of address: ConfigAddress) async throws -> ExecSnapshot? { nil }
+
     /// By default the same as ``latestVersionBytes(of:)``.
     public func latestLayerBytes(of address: ConfigAddress) async throws -> (number: Int64, bytes: [UInt8])? {
         try await latestVersionBytes(of: address)

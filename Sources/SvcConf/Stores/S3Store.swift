@@ -7,15 +7,24 @@ import SvcConfAWS
 /// PREFIX/configs/SERVICE/ENV[/variants/V]/versions/0000000001.sealed
 /// PREFIX/schemas/SERVICE/0000000001.json
 /// .../latest                                                 beside each series: a copy of its newest object
+/// PREFIX/configs/SERVICE/_generations/0000000001             one marker per write of the service (exec fast path)
+/// PREFIX/configs/SERVICE/ENV[/variants/V]/exec-bundle        what exec needs, stamped with a generation
 /// ```
 /// - **No lost update.** Object N of a series is created with `If-None-Match: *`; S3 refuses the
 ///   second writer of N with 412, which becomes a conflict, as `link(2)` does in the file store.
 /// - **Latest in two requests.** Each series keeps a `latest` object: the 10-digit number of its
 ///   newest object, a newline, and a copy of that object. A reader GETs `latest` and HEADs object N+1;
 ///   404 proves N is the newest (a writer that crashed between creating N+1 and updating `latest`, or
-///   lost the race to update it, is caught by the HEAD and the reader walks forward). So `exec` of
-///   the latest version costs 2 S3 requests, and the copy is checked like any version (its header must
-///   say version N of this config, and it is authenticated when opened).
+///   lost the race to update it, is caught by the HEAD and the reader walks forward). The copy is
+///   checked like any version (its header must say version N of this config, and it is authenticated
+///   when opened).
+/// - **`exec` in two requests, every layer and the schema included.** Each env and variant has an
+///   exec bundle: the latest copies of its own series, its lower layers and the service's schema,
+///   stamped with generation G of the service. Every write creates its object, then generation
+///   marker G+1, then rebuilds the service's bundles. `exec` GETs the bundle and HEADs marker G+1: a
+///   404 proves the bundle current (the argument is in `S3Store+ExecBundle.swift`); otherwise, or
+///   without a well-formed bundle, it reads layer by layer (the latest copies above, 2 requests per
+///   layer that exists, 1 per missing lower layer, 1 for the schema).
 /// - Listings (history, list) use ListObjectsV2 with pagination.
 public struct S3Store: ConfigStore {
     /// The bucket.
@@ -211,6 +220,7 @@ public struct S3Store: ConfigStore {
     public func create(_ address: ConfigAddress, version: Int64, bytes: [UInt8]) async throws {
         try await create(configDir(address), version, ".sealed", bytes,
                          conflict: SvcConfError(.conflict, "version \(version) of \(address) already exists: someone else wrote it meanwhile"))
+        try await publish(address.service, written: String((configDir(address) + VersionName.name(version, suffix: ".sealed")).dropFirst(prefix.count)))
     }
 
     public func addresses() async throws -> [ConfigAddress] {
@@ -245,6 +255,7 @@ public struct S3Store: ConfigStore {
         try Names.check(service, as: "service")
         try await create(schemaDir(service), number, ".json", bytes,
                          conflict: SvcConfError(.conflict, "schema \(number) of \(service) already exists: someone else set it meanwhile"))
+        try await publish(service, written: "schema \(number)")
     }
 
     public func latestSchema(of service: String, verified: Bool) async throws -> (number: Int64, bytes: [UInt8])? {

@@ -36,8 +36,7 @@ struct ExecCommand: AsyncParsableCommand {
         let address = try target.address()
         guard let cmd = command.first else { throw SvcConfError(.usage, "no command given", hint: "svcconf exec SVC --env E -- CMD ARGS...") }
         let repo = try global.repository()
-        let opened = try await repo.openEffective(address, version: version)
-        try await repo.checkBeforeExec(opened)
+        let opened = try await repo.openForExec(address, version: version)
         try Launcher.exec(opened.config, Launcher.Request(command: cmd, arguments: Array(command.dropFirst()),
                                                           envFile: envFile, filesDir: filesDir))
     }
