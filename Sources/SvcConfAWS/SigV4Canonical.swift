@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 // The canonical request of SigV4 and the byte-level helpers of the signer's hot path.
 //
 // Signing is on the path of every S3 and KMS call, so the canonical request, the string to sign and
@@ -76,19 +84,41 @@ struct SigV4Writer {
     }
 
     /// `bytes` in lower-case hex.
+    ///
+    /// A signature writes 96 bytes as hex (payload hash, canonical-request hash, MAC): an index loop
+    /// over raw pointers (one bounds check up front) instead of `enumerated()` over the buffer.
     mutating func putHex(_ bytes: UnsafeRawBufferPointer) {
         let digits = ("0123456789abcdef" as StaticString).utf8Start
         precondition(2 * bytes.count <= buffer.count - count, "svcconf: SigV4Writer overflow")
-        guard let out = buffer.baseAddress.map({ $0 + count }) else { return }
-        for (i, b) in bytes.enumerated() {
+        guard let out = buffer.baseAddress.map({ $0 + count }), let source = bytes.baseAddress else { return }
+        let input = source.assumingMemoryBound(to: UInt8.self)
+        for i in 0 ..< bytes.count {
+            let b = input[i]
             out[2 * i] = digits[Int(b >> 4)]
             out[2 * i + 1] = digits[Int(b & 0x0F)]
         }
         count += 2 * bytes.count
     }
 
+    /// `bytes` lower-cased (ASCII; other bytes unchanged): a header name of the canonical request.
+    mutating func putLowercased(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        precondition(bytes.count <= buffer.count - count, "svcconf: SigV4Writer overflow")
+        let out = buffer.baseAddress! + count
+        for i in 0 ..< bytes.count { out[i] = SigV4Signer.lower(source[i]) }
+        count += bytes.count
+    }
+
     /// `v` trimmed, every inner run of whitespace collapsed to one space (never longer than `v`).
+    ///
+    /// Nearly every value needs no change (no whitespace at either end, inner whitespace only as
+    /// single spaces): one scan checks that and the value is copied whole; otherwise the
+    /// word-by-word loop below rebuilds it.
     mutating func putTrimmed(_ v: UnsafeBufferPointer<UInt8>) {
+        if Self.isCanonicalValue(v) {
+            put(v)
+            return
+        }
         var i = 0
         var first = true
         while i < v.count {
@@ -104,6 +134,23 @@ struct SigV4Writer {
 
     mutating func putTrimmed(_ s: String) {
         withUTF8Bytes(s) { putTrimmed($0) }
+    }
+
+    /// Whether `v` is already trimmed and collapsed: no whitespace first or last, and no whitespace
+    /// inside but single spaces.
+    @inline(__always)
+    static func isCanonicalValue(_ v: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let first = v.first, let last = v.last else { return true }
+        if SigV4Signer.isSpace(first) || SigV4Signer.isSpace(last) { return false }
+        var previousWasSpace = false
+        for b in v {
+            // Bytes above 0x20 are never whitespace: one comparison for almost every byte.
+            if b > 0x20 { previousWasSpace = false; continue }
+            if b != 0x20 { if SigV4Signer.isSpace(b) { return false } else { previousWasSpace = false; continue } }
+            if previousWasSpace { return false }
+            previousWasSpace = true
+        }
+        return true
     }
 
     /// `bytes` percent-encoded as SigV4 wants (RFC 3986 unreserved and `/` kept, upper-case hex):
@@ -141,12 +188,11 @@ extension SigV4Signer {
         let count = lowercased.utf8CodeUnitCount
         guard name.utf8.count == count else { return false }
         let target = lowercased.utf8Start
-        var i = 0
-        for b in name.utf8 {
-            guard lower(b) == target[i] else { return false }
-            i += 1
+        // Over the bytes, not `name.utf8` (see `putLowercased` in `withCanonicalRequest`).
+        return withUTF8Bytes(name) { bytes in
+            for i in 0 ..< count where lower(bytes[i]) != target[i] { return false }
+            return true
         }
-        return true
     }
 
     @inline(__always)
@@ -227,10 +273,12 @@ extension SigV4Signer {
         return request.headers.withUnsafeBufferPointer { headers in
             // Pass 1: sizes. `host` comes from request.host; Host and Authorization entries are skipped.
             var entryCount = 1, poolBytes = 4 + request.host.utf8.count
+            // Index loops that read the fields in place: `for h in headers` would copy each tuple out
+            // of the buffer and retain (then release) both strings.
             if all {
-                for h in headers where !isUnsigned(h.name) {
+                for i in headers.indices where !isUnsigned(headers[i].name) {
                     entryCount += 1
-                    poolBytes += h.name.utf8.count + h.value.utf8.count
+                    poolBytes += headers[i].name.utf8.count + headers[i].value.utf8.count
                 }
             }
             return withUnsafeTemporaryAllocation(of: HeaderEntry.self, capacity: entryCount) { entries in
@@ -242,11 +290,13 @@ extension SigV4Signer {
                     entries[0] = HeaderEntry(nameStart: 0, valueStart: 4, valueEnd: pool.count, index: -1)
                     var n = 1
                     if all {
-                        for (i, h) in headers.enumerated() where !isUnsigned(h.name) {
+                        for i in headers.indices where !isUnsigned(headers[i].name) {
                             let start = pool.count
-                            for b in h.name.utf8 { pool.put(lower(b)) }
+                            // Over the UTF-8 bytes, not `name.utf8`: iterating the view of a small
+                            // (inline) string extracts its bytes one at a time, several times slower.
+                            withUTF8Bytes(headers[i].name) { pool.putLowercased($0) }
                             let valueStart = pool.count
-                            pool.putTrimmed(h.value)
+                            pool.putTrimmed(headers[i].value)
                             entries[n] = HeaderEntry(nameStart: start, valueStart: valueStart, valueEnd: pool.count, index: i)
                             n += 1
                         }
@@ -270,7 +320,7 @@ extension SigV4Signer {
                                 w.put(0x3A)
                                 w.put(value(k))
                                 k += 1
-                                while k < n, name(k).elementsEqual(first) {
+                                while k < n, bytesEqual(name(k), first) {
                                     w.put(0x2C)
                                     w.put(value(k))
                                     k += 1
@@ -285,7 +335,7 @@ extension SigV4Signer {
                                 if k > 0 { w.put(0x3B) }
                                 w.put(first)
                                 k += 1
-                                while k < n, name(k).elementsEqual(first) { k += 1 }
+                                while k < n, bytesEqual(name(k), first) { k += 1 }
                             }
                             let signedEnd = w.count
                             w.put(0x0A)
@@ -297,6 +347,14 @@ extension SigV4Signer {
                 }
             }
         }
+    }
+
+    /// Whether `a` and `b` hold the same bytes (`elementsEqual` goes through the generic iterator).
+    @inline(__always)
+    static func bytesEqual(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        guard a.count > 0, let x = a.baseAddress, let y = b.baseAddress else { return true }
+        return memcmp(x, y, a.count) == 0
     }
 
     /// Whether a header is left out of the signed headers: `Host` (request.host is signed instead)

@@ -59,38 +59,69 @@ public struct SigV4Signer: Sendable {
         let amzDate = date.amzDate
         let given = Self.prepareHeaders(&request.headers, amzDate: amzDate, sessionToken: credentials.sessionToken)
         let key = cachedSigningKey(date: date)
-        // Locals, not `self`, in the closures: capturing the signer would copy it (and retain its fields).
-        let accessKeyId = credentials.accessKeyId, region = region, service = service, isS3 = isS3
-        let stringToSignLength = stringToSignLength
-        // Scratch: [0, 64) the payload hash in hex, [64, 96) a digest, then the string to sign.
-        let authorization = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 96 + stringToSignLength) { scratch in
-            let payloadHex = UnsafeMutableBufferPointer(rebasing: scratch[0 ..< 64])
-            let digest = UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: scratch[64 ..< 96]))
-            let stringToSign = UnsafeMutableBufferPointer(rebasing: scratch[96...])
-            func finish(_ request: HTTPRequest, payloadHash: UnsafeBufferPointer<UInt8>) -> String {
-                Self.withCanonicalRequest(request, isS3: isS3, payloadHash: payloadHash, signedHeaders: .all) { canonical, signedHeaders in
-                    SHA256.hash(UnsafeRawBufferPointer(canonical), into: digest)
-                    var w = SigV4Writer(stringToSign)
-                    Self.putStringToSign(canonicalRequestHash: UnsafeRawBufferPointer(digest), amzDate: amzDate,
-                                         region: region, service: service, to: &w)
-                    key.authenticationCode(for: UnsafeRawBufferPointer(w.written), into: digest)
-                    if let trace { trace(Array(canonical), Array(w.written)) }
-                    return Self.authorizationValue(accessKeyId: accessKeyId, region: region, service: service, amzDate: amzDate,
-                                                   signedHeaders: signedHeaders, mac: UnsafeRawBufferPointer(digest))
-                }
+        // The steps that read the request are direct calls taking it as a (borrowed) argument, not
+        // closures capturing the `inout` request: reading a captured `inout` copies the request,
+        // which retains and later releases each of its seven fields.
+        let authorization: String
+        if let given {
+            authorization = authorizationValue(request, payloadHash: Self.trimmed(given), key: key, amzDate: amzDate, trace: trace)
+        } else if isS3 {
+            // S3 sends the payload hash as X-Amz-Content-SHA256: hash straight into that string.
+            let payloadHex = Self.payloadHashHex(request.body)
+            request.headers.append(("X-Amz-Content-SHA256", payloadHex))
+            authorization = authorizationValue(request, payloadHash: payloadHex, key: key, amzDate: amzDate, trace: trace)
+        } else {
+            authorization = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { payloadHex in
+                _ = Self.putPayloadHash(request.body, into: payloadHex)
+                return authorizationValue(request, payloadHash: UnsafeBufferPointer(payloadHex), key: key, amzDate: amzDate, trace: trace)
             }
-            if let given {
-                return withUTF8Bytes(Self.trimmed(given)) { finish(request, payloadHash: $0) }
-            }
-            request.body.withUnsafeBytes { SHA256.hash($0, into: digest) }
-            var w = SigV4Writer(payloadHex)
-            w.putHex(UnsafeRawBufferPointer(digest))
-            if isS3 {
-                request.headers.append(("X-Amz-Content-SHA256", String(decoding: payloadHex, as: UTF8.self)))
-            }
-            return finish(request, payloadHash: UnsafeBufferPointer(payloadHex))
         }
         request.headers.append(("Authorization", authorization))
+    }
+
+    /// Writes the hex SHA-256 of `body` to `out[0 ..< 64]` and returns 64.
+    static func putPayloadHash(_ body: [UInt8], into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: SHA256.byteCount) { digest in
+            let digest = UnsafeMutableRawBufferPointer(digest)
+            body.withUnsafeBytes { SHA256.hash($0, into: digest) }
+            var w = SigV4Writer(out)
+            w.putHex(UnsafeRawBufferPointer(digest))
+            return w.count
+        }
+    }
+
+    /// The hex SHA-256 of `body`.
+    static func payloadHashHex(_ body: [UInt8]) -> String {
+        String(unsafeUninitializedCapacity: 64) { putPayloadHash(body, into: $0) }
+    }
+
+    /// ``authorizationValue(_:payloadHash:key:amzDate:trace:)`` for a payload hash held in a string.
+    func authorizationValue(_ request: HTTPRequest, payloadHash: String, key: HMACSHA256.PreparedKey, amzDate: String,
+                            trace: ((_ canonicalRequest: [UInt8], _ stringToSign: [UInt8]) -> Void)?) -> String {
+        withUTF8Bytes(payloadHash) { authorizationValue(request, payloadHash: $0, key: key, amzDate: amzDate, trace: trace) }
+    }
+
+    /// The `Authorization` value of `request` (headers already prepared) for `payloadHash`: the
+    /// canonical request, its hash, the string to sign, its MAC under `key`, all in scratch memory.
+    func authorizationValue(_ request: HTTPRequest, payloadHash: UnsafeBufferPointer<UInt8>, key: HMACSHA256.PreparedKey, amzDate: String,
+                            trace: ((_ canonicalRequest: [UInt8], _ stringToSign: [UInt8]) -> Void)?) -> String {
+        // Locals, not `self`, in the closures: capturing the signer would copy it (and retain its fields).
+        let accessKeyId = credentials.accessKeyId, region = region, service = service
+        // Scratch: [0, 32) a digest, then the string to sign.
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32 + stringToSignLength) { scratch in
+            let digest = UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: scratch[0 ..< 32]))
+            let stringToSign = UnsafeMutableBufferPointer(rebasing: scratch[32...])
+            return Self.withCanonicalRequest(request, isS3: isS3, payloadHash: payloadHash, signedHeaders: .all) { canonical, signedHeaders in
+                SHA256.hash(UnsafeRawBufferPointer(canonical), into: digest)
+                var w = SigV4Writer(stringToSign)
+                Self.putStringToSign(canonicalRequestHash: UnsafeRawBufferPointer(digest), amzDate: amzDate,
+                                     region: region, service: service, to: &w)
+                key.authenticationCode(for: UnsafeRawBufferPointer(w.written), into: digest)
+                if let trace { trace(Array(canonical), Array(w.written)) }
+                return Self.authorizationValue(accessKeyId: accessKeyId, region: region, service: service, amzDate: amzDate,
+                                               signedHeaders: signedHeaders, mac: UnsafeRawBufferPointer(digest))
+            }
+        }
     }
 
     /// A presigned URL for `request` (query-string authentication), valid for `seconds` from `date`
@@ -204,20 +235,24 @@ public struct SigV4Signer: Sendable {
         var contentHash: String?
         var i = 0
         while i < headers.count {
-            let name = headers[i].name
-            if nameIs(name, "authorization") || (hasDate && nameIs(name, "x-amz-date"))
-                || (hasToken && nameIs(name, "x-amz-security-token")) {
+            // One look at each name (`headers[i].name` in place: binding it to a local would retain it).
+            switch SpecialHeader(headers[i].name) {
+            case .authorization:
                 headers.remove(at: i)
                 continue
-            }
-            if nameIs(name, "x-amz-date") {
+            case .date:
+                if hasDate { headers.remove(at: i); continue }
                 headers[i] = ("X-Amz-Date", amzDate)
                 hasDate = true
-            } else if let sessionToken, nameIs(name, "x-amz-security-token") {
+            case .securityToken:
+                guard let sessionToken else { break }
+                if hasToken { headers.remove(at: i); continue }
                 headers[i] = ("X-Amz-Security-Token", sessionToken)
                 hasToken = true
-            } else if contentHash == nil, nameIs(name, "x-amz-content-sha256") {
-                contentHash = headers[i].value
+            case .contentSHA256:
+                if contentHash == nil { contentHash = headers[i].value }
+            case .other:
+                break
             }
             i += 1
         }
@@ -225,6 +260,23 @@ public struct SigV4Signer: Sendable {
         if !hasDate { headers.append(("X-Amz-Date", amzDate)) }
         if let sessionToken, !hasToken { headers.append(("X-Amz-Security-Token", sessionToken)) }
         return contentHash
+    }
+
+    /// The headers ``prepareHeaders(_:amzDate:sessionToken:)`` acts on, told apart by length first
+    /// (most names match none of the lengths 10, 13 and 20).
+    enum SpecialHeader {
+        case authorization, date, securityToken, contentSHA256, other
+
+        init(_ name: String) {
+            switch name.utf8.count {
+            case 10: self = nameIs(name, "x-amz-date") ? .date : .other
+            case 13: self = nameIs(name, "authorization") ? .authorization : .other
+            case 20:
+                self = nameIs(name, "x-amz-security-token") ? .securityToken
+                    : nameIs(name, "x-amz-content-sha256") ? .contentSHA256 : .other
+            default: self = .other
+            }
+        }
     }
 
     /// The string to sign as bytes.
