@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "SvcConf", targets: ["SvcConf"]),
         .library(name: "SvcConfCrypto", targets: ["SvcConfCrypto"]),
+        .library(name: "SvcConfYAML", targets: ["SvcConfYAML"]),
         .executable(name: "svcconf", targets: ["svcconf"]),
         .executable(name: "svcconf-cli", targets: ["svcconf-cli"]),
     ],
