@@ -193,6 +193,7 @@ struct ConfigRoutes: Sendable {
         try access.authorize(who, .review, b)
         let format = try diffFormat(request)
         let d = try await repo.diffEnvs(a, b)
+        context.facts.update { $0.opened += 2 }
         return render(d, format: format)
     }
 
