@@ -194,45 +194,6 @@ enum EditBuffer {
     static func parse(_ bytes: [UInt8]) throws -> Config {
         guard let text = String(validating: bytes, as: UTF8.self) else { throw SvcConfError(.invalidInput, "the edited buffer is not valid UTF-8") }
         let doc = try YAMLCodec.parse(text, source: "the edited buffer")
-        if doc == .null { return Config() }
-        guard case .object(let o) = doc else { throw SvcConfError(.invalidInput, "the edited buffer must be a mapping with values, files and deletedFiles") }
-        for k in o.keys where !["values", "files", "deletedFiles"].contains(k) {
-            throw SvcConfError(.invalidInput, "the edited buffer has an unknown member \(Names.quoted(k))", hint: "only values, files and deletedFiles")
-        }
-        var config = Config()
-        switch o["values"] {
-        case nil, .null?: break
-        case .object(let v)?: config.values = v
-        default: throw SvcConfError(.invalidInput, "values must be a mapping of keys to values")
-        }
-        switch o["files"] {
-        case nil, .null?: break
-        case .object(let f)?:
-            for (name, v) in f {
-                switch v {
-                case .string(let s): config.files[name] = Array(s.utf8)
-                case .object(let b) where b.count == 1:
-                    guard case .string(let b64)? = b["base64"], let data = Base64.decode(b64) else {
-                        throw SvcConfError(.invalidInput, "file \(Names.quoted(name)): expected text or {base64: ...}")
-                    }
-                    config.files[name] = data
-                default: throw SvcConfError(.invalidInput, "file \(Names.quoted(name)): expected text or {base64: ...}")
-                }
-            }
-        default: throw SvcConfError(.invalidInput, "files must be a mapping of file names to contents")
-        }
-        switch o["deletedFiles"] {
-        case nil, .null?: break
-        case .array(let names)?:
-            for n in names {
-                guard case .string(let name) = n, Names.isValidFileName(name) else { throw SvcConfError(.invalidInput, "deletedFiles must list file names") }
-                config.deletedFiles.insert(name)
-            }
-        default: throw SvcConfError(.invalidInput, "deletedFiles must be a list of file names")
-        }
-        if let both = config.deletedFiles.intersection(config.files.keys).sorted().first {
-            throw SvcConfError(.invalidInput, "file \(Names.quoted(both)) is both in files and deletedFiles")
-        }
-        return config
+        return try Config(layerDocument: doc, source: "the edited buffer")
     }
 }

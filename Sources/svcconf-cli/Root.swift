@@ -26,6 +26,7 @@ struct Root: AsyncParsableCommand {
             RecipientsCommand.self,
             TextconvCommand.self,
             ImportCommand.self,
+            TokenCommand.self,
         ]
     )
 }

@@ -74,6 +74,7 @@ extension ConfigRepository {
     /// service's current schema, validated on every merge it affects) without writing anything;
     /// returns it typed. Throws `.validationFailed` with every error.
     public func checkLayer(_ address: ConfigAddress, config: Config) async throws -> Config {
+        try checkWritable(config)  // names a write would refuse (keys, file names)
         guard let schema = try await currentSchema(address.service)?.schema else { return config }
         var typed = config
         typed.values = schema.coerce(config.values)

@@ -74,6 +74,12 @@ public struct StorePolicy: Sendable, Equatable {
         }
     }
 
+    /// True when `pattern` (`SERVICE/ENV`, `*` wildcards) matches `service`/`env`: the language of
+    /// policy rules, also used by the server's token grants.
+    public static func matches(_ pattern: String, service: String, env: String) -> Bool {
+        score(pattern, service: service, env: env) != nil
+    }
+
     /// Specificity of `pattern` for service/env, or nil when it does not match.
     static func score(_ pattern: String, service: String, env: String) -> Int? {
         let parts = pattern.split(separator: "/", omittingEmptySubsequences: false)
