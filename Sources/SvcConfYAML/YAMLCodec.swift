@@ -299,6 +299,7 @@ public enum YAMLCodec {
     /// The `|` header, lines and extra trailing line breaks of `s` as a literal block scalar, or nil
     /// when a literal block cannot represent it exactly (or it is a single line).
     private static func literalBlock(_ s: String) -> (String, [Substring], Int)? {
+        if containsAliasLookalike(s) { return nil }
         var body = Substring(s)
         var trailing = 0
         while body.unicodeScalars.last == "\n" {
@@ -343,6 +344,11 @@ public enum YAMLCodec {
         if ("0"..."9").contains(first) || (first == "." && second.map { ("0"..."9").contains($0) } == true) {
             return false
         }
+        // A `*` is never written plain or raw: the reader refuses documents where something that looks
+        // like an alias is used as a key (`*a :`), so the writer never emits an alias lookalike raw
+        // (plain or literal block); double quotes escape every `*` as `\x2A` (found by fuzzing:
+        // Fuzz/regressions/yaml).
+        if containsAliasLookalike(s) { return false }
         // Fast path: starting with an ASCII letter, only the boolean and null words (`y`, `yes`, `On`,
         // `FALSE`, `Null`, …; none longer than 5 characters) resolve to something other than a string
         // under either rule set below — so a longer such string is plain without asking the resolvers
@@ -356,11 +362,25 @@ public enum YAMLCodec {
             && Resolver.default.resolveTag(of: node) == .str
     }
 
+    /// True when `s` holds what the reader's alias check would take for an alias: `*` followed by an
+    /// anchor character, at the start or after whitespace, `[`, `{`, `,` or `:`.
+    static func containsAliasLookalike(_ s: String) -> Bool {
+        let b = Array(s.utf8)
+        for i in b.indices where b[i] == 0x2A && i + 1 < b.count {
+            let c = b[i + 1]
+            let anchor = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F || c == 0x2D
+            let boundary = i == 0 || [0x20, 0x09, 0x0A, 0x0D, 0x5B, 0x7B, 0x2C, 0x3A].contains(b[i - 1])
+            if anchor && boundary { return true }
+        }
+        return false
+    }
+
     private static func doubleQuoted(_ s: String) -> String {
         var out = "\""
         for c in s.unicodeScalars {
             switch c {
             case "\"": out += "\\\""
+            case "*": out += "\\x2A"
             case "\\": out += "\\\\"
             case "\n": out += "\\n"
             case "\r": out += "\\r"
