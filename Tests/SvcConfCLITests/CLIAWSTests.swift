@@ -113,7 +113,7 @@ enum MotoEnv {
         let store = "s3://\(bucket)"
         sb.ok(["init", "--store", store], env: env)
         sb.ok(["set", "app", "--env", "staging", "--store", store, "START=1"], env: env)
-        let writers = 6, each = 5
+        let writers = 8, each = hardeningWrites(4)
         await withTaskGroup(of: Void.self) { group in
             for w in 0..<writers {
                 group.addTask {

@@ -28,7 +28,7 @@ private func inParallel<T: Sendable>(_ count: Int, _ work: @escaping @Sendable (
         let sb = try Sandbox()
         sb.initStore()
         sb.ok(["set", "svc-a", "--env", "staging", "BASE=0"])
-        let processes = 8, writes = 10
+        let processes = 8, writes = hardeningWrites(10)
         let codes = inParallel(processes) { p in
             (0..<writes).map { i -> RunResult in sb.run(["set", "svc-a", "--env", "staging", "K_\(p)_\(i)=v\(p).\(i)"]) }
         }

@@ -278,3 +278,9 @@ func expectError(_ r: RunResult, code: Int32, mentions: String? = nil, hint: Str
 
 /// Parses JSON output with the product's own strict parser.
 func parseJSON(_ text: String) throws -> ConfigValue { try JSON.parse(text) }
+
+/// Writes per process in the concurrency tests: small by default, `SVCCONF_HARDENING_WRITES`
+/// (scripts/hardening sets 50) for the full pass.
+func hardeningWrites(_ defaultCount: Int) -> Int {
+    ProcessInfo.processInfo.environment["SVCCONF_HARDENING_WRITES"].flatMap(Int.init).map { max(1, $0) } ?? defaultCount
+}
