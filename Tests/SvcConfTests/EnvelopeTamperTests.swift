@@ -62,6 +62,7 @@ struct EnvelopeTamperTests {
             }
         }
         #expect(keyUnavailable > 0 && tampered > 0)
+        print("tamper matrix: \(8 * p.ciphertextOffset) header/MAC bit flips refused (\(tampered) tampered, \(keyUnavailable) no key: recipient id changed)")
     }
 
     @Test("the rule for key id flips is exact: a parseable key-id flip gives keyUnavailable")
@@ -89,6 +90,7 @@ struct EnvelopeTamperTests {
                 }
             }
         }
+        print("tamper matrix: \(8 * (sealed.count - p.ciphertextOffset)) ciphertext bit flips refused")
     }
 
     @Test("truncation at every length, and trailing bytes → tampered, never a config")
@@ -108,6 +110,7 @@ struct EnvelopeTamperTests {
         }
         // And it does open untouched.
         #expect(try await CoreFix.open(sealed, with: [key]).config == Self.small)
+        print("tamper matrix: \(sealed.count) truncations and 3 extensions refused")
     }
 
     @Test("the same bytes opened as another service, env, variant or version → tampered")
