@@ -38,7 +38,7 @@ public func buildRouter(_ deps: ServerDependencies) -> Router<ServerContext> {
     OperationalRoutes(repo: deps.repository, metrics: deps.metrics).register(on: router)
     let access = Access(tokens: deps.tokens, limiter: RateLimiter(deps.settings.rateLimit), metrics: deps.metrics)
     ConfigRoutes(repo: deps.repository, access: access, settings: deps.settings, metrics: deps.metrics).register(on: router)
-    // Seam for the review pages (`/ui/...`): a later `UIRoutes(...).register(on: router)` here.
+    UIRoutes(repo: deps.repository, access: access, settings: deps.settings).register(on: router)
     return router
 }
 

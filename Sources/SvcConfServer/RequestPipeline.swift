@@ -37,7 +37,7 @@ struct RequestPipeline: RouterMiddleware {
         if let e = f.env { meta["env"] = .string(e) }
         if let v = f.variant { meta["variant"] = .string(v) }
         if let n = f.version { meta["version"] = .stringConvertible(n) }
-        if let errorKind { meta["error"] = .string(errorKind) }
+        if let errorKind = errorKind ?? f.errorKind { meta["error"] = .string(errorKind) }
         logger.info("request", metadata: meta)
         return response
     }

@@ -30,6 +30,8 @@ public final class RequestFacts: Sendable {
         public var version: Int64?
         /// Number of sealed versions opened.
         public var opened = 0
+        /// The error kind of a failure the route rendered itself (the review pages' HTML errors).
+        public var errorKind: String?
     }
 
     private let state = Mutex(Fields())

@@ -15,6 +15,13 @@ struct ExecCommand: AsyncParsableCommand {
         Examples:
           svcconf exec access-boston --env prod -- node server.js
           svcconf exec access-boston --env staging --variant dev --files-dir /app --env-file /app/.env -- npm start
+          svcconf exec --server http://svcconf.internal:8080 --token-file /run/secrets/svcconf.token access-boston --env prod -- node server.js
+
+        With --server, the config comes from a svcconf-server (GET .../config, a token with the read
+        scope, read from --token-file: never from the command line or the environment) instead of the
+        store: no store, key or KMS access is needed in the container. Exit 8 when the server refuses
+        the token (401/403), 3 not found, 5 validation failed (422), 9 server unreachable or failing
+        (5xx, 429), 10 an answer that is not the requested config.
         """)
 
     @OptionGroup var global: GlobalOptions
@@ -29,12 +36,29 @@ struct ExecCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Version (default: the latest).", valueName: "n"))
     var version: Int64?
 
+    @Option(name: .long, help: ArgumentHelp("Fetch the config from this svcconf-server (http[s]://HOST:PORT) instead of the store.", valueName: "url"))
+    var server: String?
+
+    @Option(name: .customLong("token-file"), help: ArgumentHelp("With --server: the file holding the token (read scope; mode 0600).", valueName: "path"))
+    var tokenFile: String?
+
     @Argument(parsing: .postTerminator, help: ArgumentHelp("The command and its arguments, after --.", valueName: "command"))
     var command: [String] = []
 
     func run() async throws {
         let address = try target.address()
         guard let cmd = command.first else { throw SvcConfError(.usage, "no command given", hint: "svcconf exec SVC --env E -- CMD ARGS...") }
+        if let server {
+            guard let tokenFile else {
+                throw SvcConfError(.usage, "--server needs --token-file", hint: "put the token from `svcconf token mint` in a 0600 file")
+            }
+            guard global.store == nil, global.keyFiles.isEmpty else {
+                throw SvcConfError(.usage, "--server cannot be combined with --store or --key-file", hint: "the server opens the config with its own keys")
+            }
+            let config = try await ServerExec.fetch(server: server, tokenFile: tokenFile, address: address, version: version)
+            try Launcher.exec(config, Launcher.Request(command: cmd, arguments: Array(command.dropFirst()), envFile: envFile, filesDir: filesDir))
+        }
+        guard tokenFile == nil else { throw SvcConfError(.usage, "--token-file is only for --server") }
         let repo = try global.repository()
         let opened = try await repo.openForExec(address, version: version)
         try Launcher.exec(opened.config, Launcher.Request(command: cmd, arguments: Array(command.dropFirst()),
