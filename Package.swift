@@ -55,7 +55,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "svcconf-server", dependencies: [
-            "SvcConfServer", "SvcConf",
+            "SvcConfServer", "SvcConf", "SvcConfHTTP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),

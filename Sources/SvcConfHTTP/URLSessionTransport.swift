@@ -49,10 +49,24 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     }
 
     static let xdgLock = NSLock()
+    nonisolated(unsafe) private static var keepHomeCleanFlag = false
+
+    /// Executables (svcconf-cli, svcconf-server) call this once at start: from then on, making a
+    /// session briefly points XDG_CACHE_HOME/XDG_DATA_HOME at a path that cannot be created, so
+    /// Foundation leaves no directories in the user's (or container's) home. It changes the process
+    /// environment (setenv), which is only safe while no other thread may be starting a process —
+    /// true in the executables, not in a test process that runs tests in parallel, so libraries and
+    /// tests leave it off.
+    public static func keepHomeClean() {
+        xdgLock.lock()
+        keepHomeCleanFlag = true
+        xdgLock.unlock()
+    }
 
     static func withoutXDGDirectories<T>(_ body: () -> T) -> T {
         xdgLock.lock()
         defer { xdgLock.unlock() }
+        guard keepHomeCleanFlag else { return body() }
         let names = ["XDG_CACHE_HOME", "XDG_DATA_HOME"]
         let saved = names.map { getenv($0).map { String(cString: $0) } }
         for n in names { setenv(n, "/proc/nonexistent/svcconf", 1) }

@@ -5,12 +5,14 @@ import Darwin
 #endif
 import ArgumentParser
 import SvcConf
+import SvcConfHTTP
 
 /// Entry point: parse, run, and map any failure to one `svcconf: error:` line and its exit code.
 @main
 enum Entry {
     static func main() async {
         ProcessHardening.apply()
+        URLSessionTransport.keepHomeClean()
         do {
             var command = try Root.parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

@@ -8,6 +8,7 @@ import Logging
 import ServiceLifecycle
 import SvcConf
 import SvcConfServer
+import SvcConfHTTP
 
 /// `svcconf-server`: the HTTP API over the same store and keys as the CLI. Parses flags, builds the
 /// application (`SvcConfServer.buildApplication`) and runs it until SIGTERM or SIGINT, which stop it
@@ -62,6 +63,7 @@ struct ServerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        URLSessionTransport.keepHomeClean()
         var settings = ServerSettings()
         settings.host = host ?? Self.env("SVCCONF_HOST") ?? settings.host
         if let p = port ?? Self.env("SVCCONF_PORT").flatMap({ Int($0) }) { settings.port = p }

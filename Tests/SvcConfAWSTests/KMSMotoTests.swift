@@ -41,7 +41,7 @@ enum KMSMoto {
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
         p.standardInput = FileHandle.nullDevice
-        try p.run()
+        try runSerialized(p)
         let data = out.fileHandleForReading.readDataToEndOfFile()
         var waited = 0
         while p.isRunning && waited < 30_000 {

@@ -117,7 +117,7 @@ import SvcConfCrypto
         if let directory { p.currentDirectoryURL = directory }
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
-        do { try p.run() } catch { return false }
+        do { try runSerialized(p) } catch { return false }
         p.waitUntilExit()
         return p.terminationStatus == 0
     }

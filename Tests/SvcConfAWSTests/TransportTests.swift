@@ -102,7 +102,7 @@ s.serve_forever()
         process.arguments = ["python3", "-u", scriptURL.path]
         process.standardInput = stdin
         process.standardOutput = stdout
-        try process.run()
+        try runSerialized(process)
         var line = Data()
         while !line.contains(0x0A) {
             let chunk = stdout.fileHandleForReading.availableData

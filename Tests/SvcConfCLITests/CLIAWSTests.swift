@@ -288,7 +288,7 @@ srv.serve_forever()
         p.standardOutput = out
         p.standardInput = input
         p.standardError = FileHandle.nullDevice
-        try p.run()
+        try runSerialized(p)
         process = p
         stdin = input
         var line = Data()

@@ -24,7 +24,7 @@ final class FaultProxy: @unchecked Sendable {
         p.standardOutput = out
         p.standardInput = input
         p.standardError = FileHandle.nullDevice
-        try p.run()
+        try runSerialized(p)
         process = p
         stdin = input
         var line = Data()

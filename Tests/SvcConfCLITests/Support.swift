@@ -86,7 +86,7 @@ func runProcess(_ executable: String, _ args: [String], stdin: String?, env: [St
     p.standardError = errPipe
     let inPipe = stdin.map { _ in Pipe() }
     p.standardInput = inPipe ?? FileHandle.nullDevice
-    do { try p.run() } catch {
+    do { try runSerialized(p) } catch {
         return (-1, "", "cannot start \(executable): \(error)")
     }
     if let inPipe, let stdin {

@@ -126,7 +126,7 @@ struct ExecServerTests {
         p.arguments = ["python3", script]
         let out = Pipe()
         p.standardOutput = out
-        try p.run()
+        try runSerialized(p)
         // SIGKILL: the test process may ignore SIGTERM, and children inherit ignored signals.
         defer { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
         var line: [UInt8] = []

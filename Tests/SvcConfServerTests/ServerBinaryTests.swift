@@ -84,7 +84,7 @@ struct ServerBinaryTests {
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
-        try p.run()
+        try runSerialized(p)
         defer { if p.isRunning { p.terminate() } }
 
         // The first stdout line names the bound address.
@@ -150,7 +150,7 @@ struct ServerBinaryTests {
             let err = Pipe()
             p.standardError = err
             p.standardOutput = FileHandle.nullDevice
-            try p.run()
+            try runSerialized(p)
             let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             p.waitUntilExit()
             return (p.terminationStatus, e)

@@ -24,7 +24,7 @@ final class ServerProcess: @unchecked Sendable {
         let out = Pipe()
         process.standardOutput = out
         process.standardError = stderrPipe
-        try process.run()
+        try runSerialized(process)
         var line: [UInt8] = []
         let fd = out.fileHandleForReading.fileDescriptor
         let deadline = Date().addingTimeInterval(60)
@@ -115,7 +115,7 @@ func runProgram(_ path: String, _ args: [String], environment: [String: String]?
     p.standardOutput = out
     p.standardError = err
     p.standardInput = FileHandle.nullDevice
-    try p.run()
+    try runSerialized(p)
     let group = DispatchGroup()
     nonisolated(unsafe) var o = Data(), e = Data()
     group.enter()

@@ -52,7 +52,7 @@ import Testing
         process.environment = ["PATH": "/usr/bin:/bin", "LC_ALL": "C"]
         let out = Pipe()
         process.standardOutput = out
-        try process.run()
+        try runSerialized(process)
         let data = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
