@@ -10,6 +10,8 @@ struct ConfigRoutes: Sendable {
     let access: Access
     let settings: ServerSettings
     let metrics: ServerMetrics
+    /// Rendered `GET .../config` bodies (plaintext, in memory only; see ``RenderedBodyCache``).
+    let bodies = RenderedBodyCache()
 
     func register(on router: Router<ServerContext>) {
         let v1 = router.group("v1")
@@ -128,14 +130,21 @@ struct ConfigRoutes: Sendable {
         let version = try number(request, "version")
         let v = try await repo.openEffective(a, version: version)
         opened(context, v)
-        let headers: HTTPFields = [.eTag: Self.etag(v.info.version), .cacheControl: "no-store"]
-        if format == "env" {
-            return JSONReply.text(try ValuesCodec.render(v.config.values, format: .env), contentType: "text/plain; charset=utf-8", headers: headers)
+        var headers: HTTPFields = [.eTag: Self.etag(v.info.version), .cacheControl: "no-store"]
+        let key = RenderedBodyCache.Key(format: format, layers: v.layers.map(\.info.digest))
+        let body = try bodies.body(key) {
+            if format == "env" {
+                return ByteBuffer(string: try ValuesCodec.render(v.config.values, format: .env))
+            }
+            var doc = v.config.revealedDocument.objectValue ?? [:]
+            doc["version"] = v.info.jsonValue
+            doc["layers"] = .array(v.layers.map { ConfigRoutes.layerRef($0.info) })
+            var bytes = JSON.canonical(.object(doc))
+            bytes.append(0x0A)
+            return ByteBuffer(bytes: bytes)
         }
-        var doc = v.config.revealedDocument.objectValue ?? [:]
-        doc["version"] = v.info.jsonValue
-        doc["layers"] = .array(v.layers.map { ConfigRoutes.layerRef($0.info) })
-        return JSONReply.json(.object(doc), headers: headers)
+        headers[.contentType] = format == "env" ? "text/plain; charset=utf-8" : "application/json"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
     }
 
     static func layerRef(_ info: VersionInfo) -> ConfigValue {

@@ -404,4 +404,28 @@ struct RepositoryTests {
         let same = try await f.repo.diffVersions(a, from: 2, to: 2)
         #expect(same.diff.isEmpty)
     }
+
+    @Test("opened versions are cached only against the exact bytes read: new versions, replaced and corrupted objects are seen")
+    func openedCacheChecksBytes() async throws {
+        let f = try await CoreRepoFixture()
+        try await f.set(a, ["A": "1"])
+        #expect(try await f.repo.openEffective(a).config.values["A"] == "1")
+        #expect(try await f.repo.openEffective(a).config.values["A"] == "1")  // a hit
+        try await f.set(a, ["A": "2"])
+        #expect(try await f.repo.openEffective(a).config.values["A"] == "2")
+        #expect(try await f.repo.open(a, version: 1).config.values["A"] == "1")
+        // Version 2's bytes put in place of version 1 (same address, other number): refused, not served.
+        let v1 = try Data(contentsOf: URL(fileURLWithPath: f.versionFile(a, 1)))
+        let v2 = try Data(contentsOf: URL(fileURLWithPath: f.versionFile(a, 2)))
+        try v2.write(to: URL(fileURLWithPath: f.versionFile(a, 1)))
+        await coreExpectErrorAsync(.tampered) { _ = try await f.repo.open(a, version: 1) }
+        // One flipped ciphertext byte in the latest version: refused, not served from the cache.
+        var bad = v2
+        bad[bad.count - 1] ^= 0x01
+        try bad.write(to: URL(fileURLWithPath: f.versionFile(a, 2)))
+        await #expect(throws: SvcConfError.self) { _ = try await f.repo.openEffective(a) }
+        try v1.write(to: URL(fileURLWithPath: f.versionFile(a, 1)))
+        try v2.write(to: URL(fileURLWithPath: f.versionFile(a, 2)))
+        #expect(try await f.repo.openEffective(a).config.values["A"] == "2")
+    }
 }

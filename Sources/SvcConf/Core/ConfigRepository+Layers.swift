@@ -15,7 +15,7 @@ extension ConfigRepository {
                 lowers.append(try await open(bytes: bytes, address: a, version: n))
             }
         }
-        return Self.merged(top, over: lowers)
+        return openedCache.merged(top, over: lowers) { Self.merged(top, over: lowers) }
     }
 
     /// ``openEffective(_:version:)`` without suspending (file stores and local keys); nil when any
@@ -27,7 +27,7 @@ extension ConfigRepository {
             guard let opened = try openLocally(a) else { return nil }
             lowers.append(opened)
         }
-        return Self.merged(top, over: lowers)
+        return openedCache.merged(top, over: lowers) { Self.merged(top, over: lowers) }
     }
 
     static func merged(_ top: OpenedVersion, over lowers: [OpenedVersion]) -> OpenedVersion {

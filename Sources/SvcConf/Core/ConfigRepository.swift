@@ -22,6 +22,9 @@ public struct ConfigRepository: Sendable {
     public var authorResolver: (@Sendable () async -> String)?
     /// Compiled schemas, shared by copies of this repository.
     let schemaCache = CompiledSchemaCache()
+    /// Opened versions, checked against the exact bytes just read (see ``OpenedVersionCache``);
+    /// shared by copies of this repository, which hold the same keys. Plaintext in memory only.
+    let openedCache = OpenedVersionCache()
 
     /// The author to record in a version written now.
     func currentAuthor() async -> String {
@@ -110,6 +113,7 @@ public struct ConfigRepository: Sendable {
 
     /// Opens the sealed `bytes` read as `version` of `address`.
     func open(bytes: [UInt8], address: ConfigAddress, version n: Int64) async throws -> OpenedVersion {
+        if let hit = openedCache.lookup(address, version: n, bytes: bytes) { return hit }
         let parsed0 = try SealedCodec.parse(bytes)
         // The policy is read only when a local stanza needs the policy's key paths (no explicit keys).
         let needsPolicy = keyring.localKeys.isEmpty && parsed0.header.recipients.contains { $0.type == "local" }
@@ -117,8 +121,10 @@ public struct ConfigRepository: Sendable {
         let (parsed, payload) = try await Self.explainingRefusedKeys(refused) {
             try await Envelope.open(bytes, address: address, version: n, identities: identities)
         }
-        return OpenedVersion(info: VersionInfo(header: parsed.header, address: address, bytes: bytes),
-                             config: payload.config, fingerprintKey: payload.fingerprintKey)
+        let opened = OpenedVersion(info: VersionInfo(header: parsed.header, address: address, bytes: bytes),
+                                   config: payload.config, fingerprintKey: payload.fingerprintKey)
+        openedCache.insert(address, version: n, bytes: bytes, opened: opened)
+        return opened
     }
 
     /// Opens `version` (default: the latest) of `address` without suspending when the store and keys
@@ -128,6 +134,7 @@ public struct ConfigRepository: Sendable {
         guard let fs = store as? FileStore else { return nil }
         let n = try resolve(version, address, latest: try fs.versionNumbersNow(of: address).last)
         let bytes = try fs.readNow(address, version: n)
+        if let hit = openedCache.lookup(address, version: n, bytes: bytes) { return hit }
         let (keys, refused) = keyring.openingKeys(policy: keyring.localKeys.isEmpty ? try? fs.latestPolicyNow()?.policy : nil)
         let (parsed, payload): (SealedCodec.Parsed, Payload)
         do {
@@ -139,8 +146,10 @@ public struct ConfigRepository: Sendable {
             }
             throw refused.first ?? e
         }
-        return OpenedVersion(info: VersionInfo(header: parsed.header, address: address, bytes: bytes),
-                             config: payload.config, fingerprintKey: payload.fingerprintKey)
+        let opened = OpenedVersion(info: VersionInfo(header: parsed.header, address: address, bytes: bytes),
+                                   config: payload.config, fingerprintKey: payload.fingerprintKey)
+        openedCache.insert(address, version: n, bytes: bytes, opened: opened)
+        return opened
     }
 
     /// When no key opens a version and a key file at a policy path was refused, that refusal (with
