@@ -48,3 +48,16 @@ public enum AWSRegion {
         return b.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }
     }
 }
+
+/// Endpoint overrides, as the AWS CLI and SDKs read them: `explicit` (`--endpoint-url`), then
+/// `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`; empty values count as unset, and
+/// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true` ignores the two variables. Nil: the service's AWS
+/// endpoint. One place for S3, KMS and STS.
+public enum AWSEndpointOverride {
+    /// The override for `service` (`S3`, `KMS`, `STS`: the suffix of its variable), or nil.
+    public static func resolve(service: String, environment: [String: String], explicit: String?) -> String? {
+        if let explicit, !explicit.isEmpty { return explicit }
+        if CredentialsSupport.value(environment, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")?.lowercased() == "true" { return nil }
+        return CredentialsSupport.value(environment, "AWS_ENDPOINT_URL_" + service) ?? CredentialsSupport.value(environment, "AWS_ENDPOINT_URL")
+    }
+}

@@ -113,9 +113,7 @@ public struct KMSClient: Sendable {
     /// else `AWS_ENDPOINT_URL` (the two variables are ignored when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`
     /// is `true`). Nil means ``defaultEndpoint(region:)``.
     public static func endpoint(environment: [String: String], explicit: String? = nil) -> String? {
-        if let explicit, !explicit.isEmpty { return explicit }
-        if CredentialsSupport.value(environment, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")?.lowercased() == "true" { return nil }
-        return CredentialsSupport.value(environment, "AWS_ENDPOINT_URL_KMS") ?? CredentialsSupport.value(environment, "AWS_ENDPOINT_URL")
+        AWSEndpointOverride.resolve(service: "KMS", environment: environment, explicit: explicit)
     }
 
     /// A client for `region`, at `endpoint` (nil: ``defaultEndpoint(region:)``). Throws

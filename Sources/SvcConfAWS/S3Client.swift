@@ -101,12 +101,7 @@ public struct S3Client: Sendable {
     /// `AWS_ENDPOINT_URL_S3`, then `AWS_ENDPOINT_URL`; empty values count as unset, and
     /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true` ignores the two variables. Nil: use AWS.
     public static func endpoint(environment: [String: String], explicit: String?) -> String? {
-        if let explicit, !explicit.isEmpty { return explicit }
-        if environment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"]?.lowercased() == "true" { return nil }
-        for name in ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"] {
-            if let v = environment[name], !v.isEmpty { return v }
-        }
-        return nil
+        AWSEndpointOverride.resolve(service: "S3", environment: environment, explicit: explicit)
     }
 
     // MARK: - Operations

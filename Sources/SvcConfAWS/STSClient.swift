@@ -22,9 +22,7 @@ public struct STSClient: Sendable {
 
     /// The endpoint override, as for S3 and KMS: `explicit`, `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`.
     public static func endpoint(environment: [String: String], explicit: String? = nil) -> String? {
-        if let explicit, !explicit.isEmpty { return explicit }
-        if CredentialsSupport.value(environment, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")?.lowercased() == "true" { return nil }
-        return CredentialsSupport.value(environment, "AWS_ENDPOINT_URL_STS") ?? CredentialsSupport.value(environment, "AWS_ENDPOINT_URL")
+        AWSEndpointOverride.resolve(service: "STS", environment: environment, explicit: explicit)
     }
 
     public init(region: String, credentials: any AWSCredentialsProvider, transport: any HTTPTransport,

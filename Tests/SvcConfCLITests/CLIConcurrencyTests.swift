@@ -2,13 +2,13 @@ import Foundation
 import SvcConf
 import Testing
 
-private final class ParallelResults<T>: @unchecked Sendable {
+final class ParallelResults<T>: @unchecked Sendable {
     let lock = NSLock()
     var items: [Int: T] = [:]
 }
 
 /// Runs `work(i)` for i in 0..<count, each on its own thread, all at once; returns the results in order.
-private func inParallel<T: Sendable>(_ count: Int, _ work: @escaping @Sendable (Int) -> T) -> [T] {
+func inParallel<T: Sendable>(_ count: Int, _ work: @escaping @Sendable (Int) -> T) -> [T] {
     let results = ParallelResults<T>()
     let group = DispatchGroup()
     for i in 0..<count {

@@ -5,26 +5,6 @@ import Testing
 // End-to-end tests of `rotate`, `rotate --all` (run ids, --resume) and `recipients list|add|remove`
 // on the real binary.
 
-private final class RotateParallelResults<T>: @unchecked Sendable {
-    let lock = NSLock()
-    var items: [Int: T] = [:]
-}
-
-/// Runs `work(i)` for i in 0..<count, each on its own thread, all at once; returns the results in order.
-private func inParallel<T: Sendable>(_ count: Int, _ work: @escaping @Sendable (Int) -> T) -> [T] {
-    let results = RotateParallelResults<T>()
-    let group = DispatchGroup()
-    for i in 0..<count {
-        group.enter()
-        Thread.detachNewThread {
-            let r = work(i)
-            results.lock.withLock { results.items[i] = r }
-            group.leave()
-        }
-    }
-    group.wait()
-    return (0..<count).map { results.items[$0]! }
-}
 
 private let secretOld = "canary-rot-old-7c1e"
 
