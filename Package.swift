@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Hummingbird's own I/O layer; named so svcconf-server can run Swift concurrency on its event loops.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // libcrypto from the system (apt: libssl-dev). Only SvcConfCrypto imports it.
@@ -59,6 +61,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .executableTarget(name: "svcconf-bench", dependencies: ["SvcConf", "SvcConfCrypto", "SvcConfAWS"], path: "Sources/svcconf-bench"),
         .testTarget(name: "SvcConfCryptoTests", dependencies: ["SvcConfCrypto"]),

@@ -17,12 +17,15 @@ public struct JSONLogHandler: LogHandler {
     /// Metadata attached to every event of this logger.
     public var metadata: Logger.Metadata = [:]
     /// Where a line goes (default: stderr).
-    let sink: @Sendable (String) -> Void
+    /// Receives each line (UTF-8, without the newline).
+    let sink: @Sendable ([UInt8]) -> Void
 
-    /// A handler writing to stderr.
+    /// A handler writing to stderr, one `write(2)` per line.
     public init(label: String, level: Logger.Level = .info) {
-        self.init(label: label, level: level) { line in
-            var bytes = Array(line.utf8)
+        self.label = label
+        self.logLevel = level
+        self.sink = { line in
+            var bytes = line
             bytes.append(0x0A)
             _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
         }
@@ -32,7 +35,7 @@ public struct JSONLogHandler: LogHandler {
     public init(label: String, level: Logger.Level = .info, sink: @escaping @Sendable (String) -> Void) {
         self.label = label
         self.logLevel = level
-        self.sink = sink
+        self.sink = { sink(String(decoding: $0, as: UTF8.self)) }
     }
 
     /// Metadata by key.
@@ -41,14 +44,32 @@ public struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    /// Writes one line.
+    /// Writes one line: the metadata (this handler's, then the event's) with `level`, `label` and
+    /// `message`, keys sorted, as canonical JSON would order them. Written straight into one buffer:
+    /// the server writes a line per request.
     public func log(event: LogEvent) {
-        var o: [String: ConfigValue] = [:]
-        for (k, v) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) { o[k] = Self.value(v) }
-        o["level"] = .string(event.level.rawValue)
-        o["label"] = .string(label)
-        o["message"] = .string(event.message.description)
-        sink(JSON.canonicalString(.object(o)))
+        var fields = metadata
+        if let extra = event.metadata {
+            for (k, v) in extra { fields[k] = v }
+        }
+        fields["level"] = .string(event.level.rawValue)
+        fields["label"] = .string(label)
+        fields["message"] = .string(event.message.description)
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        out.append(UInt8(ascii: "{"))
+        for (i, key) in fields.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            JSON.writeString(key, into: &out)
+            out.append(UInt8(ascii: ":"))
+            switch fields[key]! {
+            case .string(let s): JSON.writeString(s, into: &out)
+            case .stringConvertible(let c): JSON.writeString(c.description, into: &out)
+            case let other: out.append(contentsOf: JSON.canonical(Self.value(other)))
+            }
+        }
+        out.append(UInt8(ascii: "}"))
+        sink(out)
     }
 
     static func value(_ v: Logger.Metadata.Value) -> ConfigValue {

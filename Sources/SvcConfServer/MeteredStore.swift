@@ -6,8 +6,17 @@ import SvcConfAWS
 struct MeteredStore: ConfigStore {
     let base: any ConfigStore
     let metrics: ServerMetrics
+    /// The base's synchronous reads (a file store's), metered the same way.
+    let synchronous: MeteredSynchronousReader?
+
+    init(base: any ConfigStore, metrics: ServerMetrics) {
+        self.base = base
+        self.metrics = metrics
+        synchronous = base.synchronousReader.map { MeteredSynchronousReader(base: $0, metrics: metrics) }
+    }
 
     var url: String { base.url }
+    var synchronousReader: (any SynchronousStoreReader)? { synchronous }
 
     private func metered<T>(_ body: () async throws -> T) async throws -> T {
         do {
@@ -43,6 +52,38 @@ struct MeteredStore: ConfigStore {
     }
     func latestSchema(of service: String, verified: Bool) async throws -> (number: Int64, bytes: [UInt8])? {
         try await metered { try await base.latestSchema(of: service, verified: verified) }
+    }
+}
+
+/// A store's synchronous reads, counting failures like ``MeteredStore`` (a class, so handing it out
+/// as an existential allocates nothing).
+final class MeteredSynchronousReader: SynchronousStoreReader {
+    let base: any SynchronousStoreReader
+    let metrics: ServerMetrics
+
+    init(base: any SynchronousStoreReader, metrics: ServerMetrics) {
+        self.base = base
+        self.metrics = metrics
+    }
+
+    private func metered<T>(_ body: () throws(SvcConfError) -> T) throws(SvcConfError) -> T {
+        do {
+            return try body()
+        } catch {
+            if error.kind != .notFound && error.kind != .conflict { metrics.storeError(kind: error.kind.rawValue) }
+            throw error
+        }
+    }
+
+    func latestPolicyNow() throws(SvcConfError) -> (number: Int64, policy: StorePolicy)? { try metered { () throws(SvcConfError) in try base.latestPolicyNow() } }
+    func versionNumbersNow(of address: ConfigAddress) throws(SvcConfError) -> [Int64] { try metered { () throws(SvcConfError) in try base.versionNumbersNow(of: address) } }
+    func readNow(_ address: ConfigAddress, version: Int64) throws(SvcConfError) -> [UInt8] { try metered { () throws(SvcConfError) in try base.readNow(address, version: version) } }
+    func latestVersionBytesNow(of address: ConfigAddress) throws(SvcConfError) -> (number: Int64, bytes: [UInt8])? {
+        try metered { () throws(SvcConfError) in try base.latestVersionBytesNow(of: address) }
+    }
+    func schemaNumbersNow(of service: String) throws(SvcConfError) -> [Int64] { try metered { () throws(SvcConfError) in try base.schemaNumbersNow(of: service) } }
+    func readSchemaNow(of service: String, number: Int64) throws(SvcConfError) -> [UInt8] {
+        try metered { () throws(SvcConfError) in try base.readSchemaNow(of: service, number: number) }
     }
 }
 

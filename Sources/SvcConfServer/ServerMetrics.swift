@@ -1,4 +1,5 @@
 import Prometheus
+import Synchronization
 
 /// The server's Prometheus metrics (`GET /metrics`), in a registry of its own (no global metrics
 /// system, so several servers in one test process do not mix). Labels are route templates, methods,
@@ -15,6 +16,15 @@ public final class ServerMetrics: Sendable {
     private let opens: Counter
     private let seals: Counter
 
+    private struct RequestKey: Hashable {
+        let route: String
+        let method: String
+        let status: Int
+    }
+    /// The request counter and latency histogram of each (route, method, status) seen, so a request
+    /// records without the registry's name validation and lookup. Bounded by the route templates.
+    private let requestMetrics = Mutex<[RequestKey: (Counter, DurationHistogram)]>([:])
+
     /// A fresh registry with the counters that exist from the start.
     public init() {
         registry = PrometheusCollectorRegistry()
@@ -26,12 +36,23 @@ public final class ServerMetrics: Sendable {
 
     /// One answered request.
     func request(route: String, method: String, status: Int, duration: Duration) {
-        registry.makeCounter(descriptor: .init(namespace: "svcconf", subsystem: "http", metricName: "requests", unitName: "total",
+        let key = RequestKey(route: route, method: method, status: status)
+        let known = requestMetrics.withLock { $0[key] }
+        let (counter, histogram) = known ?? makeRequestMetrics(key)
+        counter.increment()
+        histogram.record(duration)
+    }
+
+    private func makeRequestMetrics(_ key: RequestKey) -> (Counter, DurationHistogram) {
+        let (route, method, status) = (key.route, key.method, key.status)
+        let made = (registry.makeCounter(descriptor: .init(namespace: "svcconf", subsystem: "http", metricName: "requests", unitName: "total",
                                                helpText: "HTTP requests by route template, method and status"),
-                             labels: [("route", route), ("method", method), ("status", String(status))]).increment()
+                             labels: [("route", route), ("method", method), ("status", String(status))]),
         registry.makeDurationHistogram(descriptor: .init(namespace: "svcconf", subsystem: "http", metricName: "request_duration", unitName: "seconds",
                                                          helpText: "HTTP request latency by route template"),
-                                       labels: [("route", route)], buckets: Self.buckets).record(duration)
+                                       labels: [("route", route)], buckets: Self.buckets))
+        requestMetrics.withLock { $0[key] = made }
+        return made
     }
 
     /// `count` sealed versions opened.

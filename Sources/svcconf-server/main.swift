@@ -5,6 +5,8 @@ import Darwin
 #endif
 import ArgumentParser
 import Logging
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import SvcConf
 import SvcConfServer
@@ -14,6 +16,15 @@ import SvcConfHTTP
 /// application (`SvcConfServer.buildApplication`) and runs it until SIGTERM or SIGINT, which stop it
 /// gracefully (in-flight requests finish) with exit 0.
 @main
+enum ServerMain {
+    static func main() async {
+        if getenv("SVCCONF_SERVER_DISPATCH") == nil {
+            NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        }
+        await ServerCommand.main()
+    }
+}
+
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "svcconf-server",

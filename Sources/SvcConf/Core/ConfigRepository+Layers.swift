@@ -21,10 +21,11 @@ extension ConfigRepository {
     /// ``openEffective(_:version:)`` without suspending (file stores and local keys); nil when any
     /// layer needs the network.
     public func openEffectiveLocally(_ address: ConfigAddress, version: Int64? = nil) throws -> OpenedVersion? {
-        guard let fs = store as? FileStore, let top = try openLocally(address, version: version) else { return nil }
+        guard let fs = store.synchronousReader, let top = try openLocally(address, version: version) else { return nil }
         var lowers: [OpenedVersion] = []
-        for a in address.lowerLayers where try fs.versionNumbersNow(of: a).last != nil {
-            guard let opened = try openLocally(a) else { return nil }
+        for a in address.lowerLayers {
+            guard let (n, bytes) = try fs.latestVersionBytesNow(of: a) else { continue }
+            guard let opened = try openLocally(bytes: bytes, address: a, version: n, reader: fs) else { return nil }
             lowers.append(opened)
         }
         return openedCache.merged(top, over: lowers) { Self.merged(top, over: lowers) }

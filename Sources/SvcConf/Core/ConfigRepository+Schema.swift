@@ -199,7 +199,7 @@ extension ConfigRepository {
     /// digest of the current schema (every write validates against it); otherwise the caller hands
     /// over to the full CLI.
     public func checkBeforeExecLocally(_ opened: OpenedVersion) throws -> LocalExecCheck {
-        guard let fs = store as? FileStore else { return .needsFullCLI }
+        guard let fs = store.synchronousReader else { return .needsFullCLI }
         let service = opened.info.address.service
         guard let n = try fs.schemaNumbersNow(of: service).last else { return .valid }
         let schema = try Self.compileStored(try fs.readSchemaNow(of: service, number: n), service: service, number: n, checked: false)

@@ -131,17 +131,34 @@ public struct ConfigRepository: Sendable {
     /// are local (a file store): the container-start path, which needs no concurrency runtime.
     /// Returns nil when the store needs network I/O; use ``open(_:version:)`` then.
     public func openLocally(_ address: ConfigAddress, version: Int64? = nil) throws -> OpenedVersion? {
-        guard let fs = store as? FileStore else { return nil }
-        let n = try resolve(version, address, latest: try fs.versionNumbersNow(of: address).last)
-        let bytes = try fs.readNow(address, version: n)
+        guard let fs = store.synchronousReader else { return nil }
+        let n: Int64
+        let bytes: [UInt8]
+        if let version {
+            n = try resolve(version, address, latest: try fs.versionNumbersNow(of: address).last)
+            bytes = try fs.readNow(address, version: n)
+        } else {
+            guard let latest = try fs.latestVersionBytesNow(of: address) else {
+                _ = try resolve(nil, address, latest: nil)  // throws "has no versions"
+                throw SvcConfError(.internal, "unreachable")
+            }
+            (n, bytes) = latest
+        }
+        return try openLocally(bytes: bytes, address: address, version: n, reader: fs)
+    }
+
+    /// Opens the sealed `bytes` read as `version` of `address` with local keys, without suspending;
+    /// nil when only a KMS stanza could open them and this process has no KMS client.
+    func openLocally(bytes: [UInt8], address: ConfigAddress, version n: Int64, reader fs: any SynchronousStoreReader) throws -> OpenedVersion? {
         if let hit = openedCache.lookup(address, version: n, bytes: bytes) { return hit }
         let (keys, refused) = keyring.openingKeys(policy: keyring.localKeys.isEmpty ? try? fs.latestPolicyNow()?.policy : nil)
         let (parsed, payload): (SealedCodec.Parsed, Payload)
         do {
             (parsed, payload) = try Envelope.openLocally(bytes, address: address, version: n, keys: keys)
         } catch let e as SvcConfError where e.kind == .keyUnavailable {
-            // No local key opens it; a KMS stanza needs a process with AWS access (svcconf-cli).
-            if keyring.kms == nil, let p = try? SealedCodec.parse(bytes), p.header.recipients.contains(where: { $0.type == "kms" }) {
+            // No local key opens it; a KMS stanza needs the async path with AWS access (svcconf-cli,
+            // or a server with a KMS client).
+            if let p = try? SealedCodec.parse(bytes), p.header.recipients.contains(where: { $0.type == "kms" }) {
                 return nil
             }
             throw refused.first ?? e

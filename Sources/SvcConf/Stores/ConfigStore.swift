@@ -9,6 +9,9 @@ import SvcConfAWS
 public protocol ConfigStore: Sendable {
     /// The store's URL (`file:PATH`, `s3://BUCKET/PREFIX`).
     var url: String { get }
+    /// The same reads without suspending, when the store answers them without network I/O (the
+    /// file store, or a wrapper of one); nil otherwise (the default).
+    var synchronousReader: (any SynchronousStoreReader)? { get }
     /// The latest policy and its number; nil when the store has not been initialized.
     func latestPolicy() async throws -> (number: Int64, policy: StorePolicy)?
     /// Writes policy number `number`; `.conflict` when it exists.
@@ -101,7 +104,28 @@ enum VersionName {
     }
 }
 
+/// Reads a store answers without suspending: container start (`svcconf exec` on a file store)
+/// and a server's hot reads use them when ``ConfigStore/synchronousReader`` offers them. Each
+/// answers exactly what its async counterpart in ``ConfigStore`` would.
+public protocol SynchronousStoreReader: Sendable {
+    /// ``ConfigStore/latestPolicy()``.
+    func latestPolicyNow() throws(SvcConfError) -> (number: Int64, policy: StorePolicy)?
+    /// ``ConfigStore/versionNumbers(of:)``.
+    func versionNumbersNow(of address: ConfigAddress) throws(SvcConfError) -> [Int64]
+    /// ``ConfigStore/read(_:version:)``.
+    func readNow(_ address: ConfigAddress, version: Int64) throws(SvcConfError) -> [UInt8]
+    /// ``ConfigStore/latestVersionBytes(of:)``.
+    func latestVersionBytesNow(of address: ConfigAddress) throws(SvcConfError) -> (number: Int64, bytes: [UInt8])?
+    /// ``ConfigStore/schemaNumbers(of:)``.
+    func schemaNumbersNow(of service: String) throws(SvcConfError) -> [Int64]
+    /// ``ConfigStore/readSchema(of:number:)``.
+    func readSchemaNow(of service: String, number: Int64) throws(SvcConfError) -> [UInt8]
+}
+
 extension ConfigStore {
+    /// By default none: every read goes through the async API.
+    public var synchronousReader: (any SynchronousStoreReader)? { nil }
+
     /// By default no fast path.
     public func execSnapshot(of address: ConfigAddress) async throws -> ExecSnapshot? { nil }
 

@@ -10,15 +10,25 @@
 /// fails when the name exists: two writers can never both create version N, and a crash leaves no
 /// partial version. Directories are 0700 and files 0600 (the bytes are sealed, but their metadata is
 /// the team's business).
-public struct FileStore: ConfigStore {
+public struct FileStore: ConfigStore, SynchronousStoreReader {
     /// The root directory.
     public let path: String
+    /// The latest version of each address read so far, revalidated by `stat(2)` (see ``FileStoreLatestCache``).
+    let latestCache: FileStoreLatestCache
 
     /// A store rooted at `path` (nothing is touched until used).
-    public init(path: String) { self.path = path }
+    public init(path: String) { self.init(path: path, latestCache: FileStoreLatestCache()) }
+
+    init(path: String, latestCache: FileStoreLatestCache) {
+        self.path = path
+        self.latestCache = latestCache
+    }
 
     /// `file:PATH`.
     public var url: String { "file:\(path)" }
+
+    /// Every read of a file store is local.
+    public var synchronousReader: (any SynchronousStoreReader)? { self }
 
     func checkRoot() throws(SvcConfError) {
         guard let info = try LocalFS.info(path) else {
@@ -38,7 +48,7 @@ public struct FileStore: ConfigStore {
     }
 
     /// ``latestPolicy()`` without suspending.
-    func latestPolicyNow() throws(SvcConfError) -> (number: Int64, policy: StorePolicy)? {
+    public func latestPolicyNow() throws(SvcConfError) -> (number: Int64, policy: StorePolicy)? {
         if try LocalFS.info(path) == nil { return nil }
         try checkRoot()
         guard let names = try LocalFS.list("\(path)/policy") else { return nil }
@@ -67,7 +77,7 @@ public struct FileStore: ConfigStore {
     }
 
     /// ``versionNumbers(of:)`` without suspending.
-    func versionNumbersNow(of address: ConfigAddress) throws(SvcConfError) -> [Int64] {
+    public func versionNumbersNow(of address: ConfigAddress) throws(SvcConfError) -> [Int64] {
         try checkRoot()
         guard let names = try LocalFS.list(dir(address)) else { return [] }
         return names.compactMap { VersionName.parse($0, suffix: ".sealed") }.sorted()
@@ -82,14 +92,24 @@ public struct FileStore: ConfigStore {
     }
 
     /// ``read(_:version:)`` without suspending.
-    func readNow(_ address: ConfigAddress, version: Int64) throws(SvcConfError) -> [UInt8] {
+    public func readNow(_ address: ConfigAddress, version: Int64) throws(SvcConfError) -> [UInt8] {
+        try readStamped(address, version: version).bytes
+    }
+
+    func versionFile(_ address: ConfigAddress, _ version: Int64) -> String {
+        "\(dir(address))/\(VersionName.name(version, suffix: ".sealed"))"
+    }
+
+    /// ``readNow(_:version:)`` with the file's stamp as seen on the descriptor it was read from.
+    func readStamped(_ address: ConfigAddress, version: Int64) throws(SvcConfError) -> (bytes: [UInt8], stamp: LocalFS.FileStamp) {
         try checkRoot()
-        let file = "\(dir(address))/\(VersionName.name(version, suffix: ".sealed"))"
+        let file = versionFile(address, version)
         guard try LocalFS.info(file) != nil else {
             throw SvcConfError(.notFound, "version \(version) of \(address) does not exist in \(url)")
         }
         do {
-            return try LocalFS.read(file, limit: SealedCodec.maxCiphertextBytes + SealedCodec.maxHeaderBytes + 128)
+            let (bytes, info) = try LocalFS.readChecked(file, limit: SealedCodec.maxCiphertextBytes + SealedCodec.maxHeaderBytes + 128)
+            return (bytes, info.stamp)
         } catch where error.kind == .invalidInput {
             // Not a regular file, or larger than any sealed version can be: the store was tampered with.
             throw SvcConfError(.tampered, "version \(version) of \(address) in \(url) is not a sealed version (\(error.message))")
@@ -130,7 +150,7 @@ public struct FileStore: ConfigStore {
     }
 
     /// ``schemaNumbers(of:)`` without suspending.
-    func schemaNumbersNow(of service: String) throws(SvcConfError) -> [Int64] {
+    public func schemaNumbersNow(of service: String) throws(SvcConfError) -> [Int64] {
         try checkRoot()
         try Names.check(service, as: "service")
         guard let names = try LocalFS.list(schemaDir(service)) else { return [] }
@@ -142,7 +162,7 @@ public struct FileStore: ConfigStore {
     }
 
     /// ``readSchema(of:number:)`` without suspending.
-    func readSchemaNow(of service: String, number: Int64) throws(SvcConfError) -> [UInt8] {
+    public func readSchemaNow(of service: String, number: Int64) throws(SvcConfError) -> [UInt8] {
         try checkRoot()
         try Names.check(service, as: "service")
         let file = "\(schemaDir(service))/\(VersionName.name(number, suffix: ".json"))"
@@ -166,8 +186,32 @@ public struct FileStore: ConfigStore {
     }
 
     public func latestVersionBytes(of address: ConfigAddress) async throws -> (number: Int64, bytes: [UInt8])? {
-        guard let n = try versionNumbersNow(of: address).last else { return nil }
-        return (n, try readNow(address, version: n))
+        try latestVersionBytesNow(of: address)
+    }
+
+    /// ``latestVersionBytes(of:)`` without suspending. Answers from ``latestCache`` when `stat(2)`
+    /// shows the address's directory and its latest version file unchanged since they were read
+    /// (and settled: see ``FileStoreLatestCache``); otherwise lists and reads them.
+    public func latestVersionBytesNow(of address: ConfigAddress) throws(SvcConfError) -> (number: Int64, bytes: [UInt8])? {
+        switch latestCache.lookup(address) {
+        case .latest(let n, let bytes)?: return (n, bytes)
+        case .none?: return nil
+        case nil: break
+        }
+        // Stamped BEFORE listing: a version created after the stamp changes it, so the next lookup
+        // misses instead of answering from a listing that lacks that version.
+        let listedAt = LocalFS.now()
+        let watched = FileStoreLatestCache.watch(root: path, dir: dir(address))
+        guard let n = try versionNumbersNow(of: address).last else {
+            if let watched { latestCache.remember(address, watched: watched.path, stamp: watched.stamp, latest: nil, at: listedAt) }
+            return nil
+        }
+        let (bytes, fileStamp) = try readStamped(address, version: n)
+        if let watched {
+            latestCache.remember(address, watched: watched.path, stamp: watched.stamp,
+                                 latest: .init(number: n, path: versionFile(address, n), file: fileStamp, bytes: bytes), at: listedAt)
+        }
+        return (n, bytes)
     }
 
     public func latestSchema(of service: String, verified: Bool) async throws -> (number: Int64, bytes: [UInt8])? {
