@@ -47,6 +47,19 @@ struct PolicyTests {
         #expect(StorePolicy.glob(Array(p.utf8), Array(s.utf8)) == matches)
     }
 
+    @Test("matches (the allocation-free test servers use per request) agrees with score on every pattern × name pair")
+    func matchesAgreesWithScore() {
+        let patterns = ["*/*", "access-boston/*", "*/prod", "access-*/prod", "a*b/*-prod", "prod", "a/b/c", "/", "*/", "/*", "**/**", "x/y"]
+        let names = ["access-boston", "prod", "eu-prod", "ab", "a", "", "x", "y", "access-boston-2"]
+        for p in patterns {
+            for s in names {
+                for e in names {
+                    #expect(StorePolicy.matches(p, service: s, env: e) == (StorePolicy.score(p, service: s, env: e) != nil), "\(p) \(s)/\(e)")
+                }
+            }
+        }
+    }
+
     @Test("equally specific matching rules are an error, not a guess")
     func ambiguous() throws {
         let p = StorePolicy(rules: [rule("access-boston/*", "kms:a"), rule("*/prod", "kms:b")])

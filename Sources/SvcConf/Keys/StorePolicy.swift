@@ -77,7 +77,13 @@ public struct StorePolicy: Sendable, Equatable {
     /// True when `pattern` (`SERVICE/ENV`, `*` wildcards) matches `service`/`env`: the language of
     /// policy rules, also used by the server's token grants.
     public static func matches(_ pattern: String, service: String, env: String) -> Bool {
-        score(pattern, service: service, env: env) != nil
+        // ``score(_:service:env:)``'s test without allocating (servers check a token per request).
+        var (pattern, service, env) = (pattern, service, env)
+        return pattern.withUTF8 { p in
+            guard let slash = p.firstIndex(of: 0x2F), !p[(slash + 1)...].contains(0x2F) else { return false }
+            return service.withUTF8 { glob(UnsafeBufferPointer(rebasing: p[..<slash]), $0) }
+                && env.withUTF8 { glob(UnsafeBufferPointer(rebasing: p[(slash + 1)...]), $0) }
+        }
     }
 
     /// Specificity of `pattern` for service/env, or nil when it does not match.
@@ -93,6 +99,10 @@ public struct StorePolicy: Sendable, Equatable {
     }
 
     static func glob(_ p: [UInt8], _ s: [UInt8]) -> Bool {
+        p.withUnsafeBufferPointer { p in s.withUnsafeBufferPointer { s in glob(p, s) } }
+    }
+
+    static func glob(_ p: UnsafeBufferPointer<UInt8>, _ s: UnsafeBufferPointer<UInt8>) -> Bool {
         var pi = 0, si = 0, star = -1, mark = 0
         while si < s.count {
             if pi < p.count && p[pi] == s[si] { pi += 1; si += 1 }
