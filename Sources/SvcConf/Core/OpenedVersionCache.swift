@@ -37,10 +37,18 @@ final class OpenedVersionCache: @unchecked Sendable {
 
     /// The version opened earlier from exactly `bytes` as `version` of `address`, or nil.
     func lookup(_ address: ConfigAddress, version: Int64, bytes: [UInt8]) -> OpenedVersion? {
+        let key = Key(address: address, version: version)
         pthread_mutex_lock(mutex)
-        let hit = entries[Key(address: address, version: version)]
+        let hit = entries[key]
         pthread_mutex_unlock(mutex)
         guard let hit, hit.bytes == bytes else { return nil }
+        if !hit.bytes.withUnsafeBufferPointer({ a in bytes.withUnsafeBufferPointer { $0.baseAddress == a.baseAddress } }) {
+            // Equal bytes in another buffer: keep the caller's, so the next comparison with the same
+            // buffer (a store that remembers what it read) is an identity check, not a memcmp.
+            pthread_mutex_lock(mutex)
+            entries[key] = (bytes, hit.opened)
+            pthread_mutex_unlock(mutex)
+        }
         return hit.opened
     }
 
