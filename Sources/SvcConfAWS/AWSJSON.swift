@@ -297,9 +297,10 @@ enum AWSJSON: Sendable, Equatable {
     }
 }
 
-/// Standard base64 (RFC 4648 §4, padded) for the KMS JSON blobs, writing into and reading from
-/// caller-owned buffers sized once (so secret bytes are never left behind by a reallocation).
-enum AWSBase64 {
+/// Standard base64 (RFC 4648 §4, padded), writing into and reading from caller-owned buffers sized
+/// once (so secret bytes are never left behind by a reallocation). The project's one base64 codec:
+/// the KMS JSON blobs use it here, and the core's `Base64` (canonical decoding) wraps it.
+public enum AWSBase64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
     private static let reverse: [UInt8] = {
         var r = [UInt8](repeating: 0xFF, count: 256)
@@ -308,10 +309,10 @@ enum AWSBase64 {
     }()
 
     /// The encoded length of `n` bytes.
-    static func encodedCount(_ n: Int) -> Int { (n + 2) / 3 * 4 }
+    public static func encodedCount(_ n: Int) -> Int { (n + 2) / 3 * 4 }
 
     /// Appends the encoding of `data` to `out`.
-    static func encode(_ data: [UInt8], into out: inout [UInt8]) {
+    public static func encode(_ data: [UInt8], into out: inout [UInt8]) {
         out.reserveCapacity(out.count + encodedCount(data.count))
         var i = 0
         while i + 3 <= data.count {
@@ -333,14 +334,16 @@ enum AWSBase64 {
     }
 
     /// The encoding as a string (for non-secret data).
-    static func encode(_ data: [UInt8]) -> String {
+    public static func encode(_ data: [UInt8]) -> String {
         var out: [UInt8] = []
         encode(data, into: &out)
         return String(decoding: out, as: UTF8.self)
     }
 
     /// Decodes padded base64; nil for anything else (a partial result is wiped before returning nil).
-    static func decode(_ s: [UInt8]) -> [UInt8]? {
+    /// `canonical`: also refuse non-zero bits after the last byte, so every byte string has exactly
+    /// one accepted encoding.
+    public static func decode(_ s: [UInt8], canonical: Bool = false) -> [UInt8]? {
         guard s.count % 4 == 0 else { return nil }
         var out: [UInt8] = []
         out.reserveCapacity(s.count / 4 * 3)
@@ -354,13 +357,14 @@ enum AWSBase64 {
             let c0 = reverse[Int(s[i])], c1 = reverse[Int(s[i + 1])]
             guard c0 != 0xFF, c1 != 0xFF else { return bad(&out) }
             if last && s[i + 2] == 0x3D {
-                guard s[i + 3] == 0x3D else { return bad(&out) }
+                guard s[i + 3] == 0x3D, !canonical || c1 & 0x0F == 0 else { return bad(&out) }
                 out.append(c0 << 2 | c1 >> 4)
                 return out
             }
             let c2 = reverse[Int(s[i + 2])]
             guard c2 != 0xFF else { return bad(&out) }
             if last && s[i + 3] == 0x3D {
+                guard !canonical || c2 & 0x03 == 0 else { return bad(&out) }
                 out.append(c0 << 2 | c1 >> 4); out.append(c1 << 4 | c2 >> 2)
                 return out
             }
@@ -373,5 +377,5 @@ enum AWSBase64 {
     }
 
     /// Decodes a string; nil if not base64.
-    static func decode(_ s: String) -> [UInt8]? { decode(Array(s.utf8)) }
+    public static func decode(_ s: String, canonical: Bool = false) -> [UInt8]? { decode(Array(s.utf8), canonical: canonical) }
 }
