@@ -171,3 +171,81 @@ struct ServerAttackTests {
         #expect(f.log.count == RouteCase.all.count * f.tokens.count)
     }
 }
+
+extension ServerAttackTests {
+    /// What must never appear outside the plaintext route's 200: any canary (they all start with
+    /// `canary`), the planted ones base64- or hex-encoded (a file shown as bytes), and any token.
+    static func leaks(in text: String, _ f: ServerFixture, extra: [String] = []) -> [String] {
+        var forbidden = ["canary"] + f.tokens.values
+        for c in [canarySecret, canaryFile, canarySecret + "-staging"] + extra {
+            forbidden.append(Data(c.utf8).base64EncodedString())
+            forbidden.append(c.utf8.map { String(format: "%02x", $0) }.joined())
+        }
+        let lower = text.lowercased()
+        return forbidden.filter { lower.contains($0.lowercased()) }.map { $0.hasPrefix("svcconf_") ? "a token" : $0 }
+    }
+
+    @Test("after traffic that carries every canary (plaintext reads, a PUT of a new secret, refused writes, a canary in a query string), GET /metrics and every /ui page a review token sees (index, histories, diffs of two versions and of two envs; by header and by cookie) hold no canary and no token")
+    func metricsAndPagesHoldNoCanary() async throws {
+        let f = try await ServerFixture()
+        let written = canarySecret + "-put"
+        let prodConfig = "/v1/services/access-boston/envs/prod/config"
+        try await f.run { c in
+            // The plaintext route carries the canaries (so they are live in the server's caches).
+            for uri in [prodConfig, prodConfig + "?format=env", prodConfig + "?version=1"] {
+                let r = try await c.get(uri, as: "reader")
+                #expect(r.status == 200 && r.text.contains(canarySecret), "\(uri): \(r.status)")
+            }
+            let staging = try await c.get("/v1/services/access-boston/envs/staging/config", as: "stagingReader")
+            #expect(staging.status == 200 && staging.text.contains(canarySecret + "-staging"))
+            // A write of a new secret, and refused writes carrying one: 422 (schema), 412 (stale), 400 (query).
+            let put = try await c.send(.put, prodConfig, token: f.tokens["writer"], headers: [.ifMatch: "\"2\""],
+                                       body: body(["values": ["PING_HOST": "sso3.example.test", "DB_PASSWORD": .string(written)], "message": "third"]))
+            #expect(put.status == 201, "\(put.text)")
+            let invalid = try await c.send(.put, prodConfig, token: f.tokens["writer"], headers: [.ifMatch: "\"3\""],
+                                           body: body(["values": ["PING_HOST": "x", "DB_PASSWORD": .string(canarySecret + "-422")]]))
+            #expect(invalid.status == 422)
+            let stale = try await c.send(.put, prodConfig, token: f.tokens["writer"], headers: [.ifMatch: "\"1\""],
+                                         body: body(["values": ["PING_HOST": "sso4.example.test", "DB_PASSWORD": .string(canarySecret + "-412")]]))
+            #expect(stale.status == 412)
+            #expect(try await c.get(prodConfig + "?format=" + canarySecret + "-query", as: "reader").status == 400)
+            #expect(try await c.get(prodConfig, as: "reader").text.contains(written))
+            let r = try await c.get("/v1/services/access-boston/envs/prod/view", as: "reviewer")
+            #expect(r.status == 200)
+
+            // Every review page, by bearer header and by the sign-in cookie.
+            let reviewer = f.tokens["reviewer"]!
+            let pages: [(uri: String, shows: String)] = [
+                ("/ui/", "href=\"/ui/services/access-boston/envs/prod\""),
+                ("/ui/services/access-boston/envs/prod", "<td>third</td>"),
+                ("/ui/services/access-boston/envs/staging", "<td>staging</td>"),
+                ("/ui/services/access-boston/envs/prod/diff?from=0&to=1", "<code class=\"key\">file server.key</code>"),
+                ("/ui/services/access-boston/envs/prod/diff?from=1&to=2", "<code>DB_PASSWORD</code> <span class=\"secret\">unchanged</span>"),
+                ("/ui/services/access-boston/envs/prod/diff?from=2&to=3", "<code class=\"key\">DB_PASSWORD</code> <span class=\"secret\">(secret)</span>"),
+                ("/ui/services/access-boston/envs/prod/diff", "<code class=\"key\">DB_PASSWORD</code> <span class=\"secret\">(secret)</span>"),
+                ("/ui/services/access-boston/diff?env=prod&env=staging", "<code class=\"key\">DB_PASSWORD</code> <span class=\"secret\">(secret)</span>"),
+                ("/ui/services/access-boston/diff?env=staging&env=prod", "<span class=\"secret fp\">secret fp:"),
+            ]
+            for page in pages {
+                for (how, reply) in [("header", try await c.get(page.uri, as: "reviewer")),
+                                     ("cookie", try await c.send(.get, page.uri, headers: UITests.cookie(reviewer)))] {
+                    #expect(reply.status == 200, "\(page.uri) by \(how): \(reply.status)")
+                    UITests.checkPage(reply)
+                    #expect(reply.text.contains(page.shows), "\(page.uri) by \(how) does not show \(page.shows)")
+                    let leaked = Self.leaks(in: reply.text, f, extra: [written])
+                    #expect(leaked.isEmpty, "\(page.uri) by \(how) holds \(leaked)")
+                }
+            }
+
+            // The metrics count all of it (so the text is not trivially clean) and hold none of it.
+            let metrics = try await c.send(.get, "/metrics")
+            #expect(metrics.status == 200)
+            for counted in ["svcconf_http_requests_total", "status=\"422\"", "status=\"412\"", "route=\"/ui/services/{svc}/diff\"", "svcconf_opens_total", "svcconf_seals_total 1"] {
+                #expect(metrics.text.contains(counted), "/metrics lacks \(counted)")
+            }
+            let leaked = Self.leaks(in: metrics.text, f, extra: [written])
+            #expect(leaked.isEmpty, "/metrics holds \(leaked)")
+            #expect(!metrics.text.contains("access-boston"), "/metrics names a service")
+        }
+    }
+}

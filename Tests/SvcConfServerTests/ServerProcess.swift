@@ -8,50 +8,91 @@ import Glibc
 #endif
 
 /// A real `svcconf-server` process on 127.0.0.1 (port 0: the one it prints), stopped with SIGTERM.
+/// Started with posix_spawn (Spawn.swift). Its stderr (one JSON log line per request) goes to a file
+/// (``logPath``), never to a pipe nobody reads: a busy server would block writing its log once the
+/// pipe's 64 KB are full. The rest of its stdout is drained on a thread of its own.
 final class ServerProcess: @unchecked Sendable {
-    let process = Process()
+    let pid: pid_t
     let port: Int
-    let stderrPipe = Pipe()
+    /// The server's stderr, removed when this object goes.
+    let logPath: String
+    private let stdoutDrain: Drained
+    private let lock = NSLock()
+    private var status: Int32?
     var base: String { "http://127.0.0.1:\(port)" }
 
     init(arguments: [String], environment extra: [String: String] = [:]) throws {
-        process.executableURL = URL(fileURLWithPath: try serverBinary())
-        process.arguments = arguments + ["--host", "127.0.0.1", "--port", "0"]
         var env = ProcessInfo.processInfo.environment
         for k in env.keys where k.hasPrefix("SVCCONF_") { env.removeValue(forKey: k) }
         env.merge(extra) { $1 }
-        process.environment = env
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = stderrPipe
-        try runSerialized(process)
+        let bin = try serverBinary()
+        let logPath = FileManager.default.temporaryDirectory.appendingPathComponent("svcconf-server-log-\(UUID().uuidString)").path
+        let logFd = open(logPath, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        guard logFd >= 0 else { throw SpawnError("cannot create \(logPath): \(String(cString: strerror(errno)))") }
+        defer { close(logFd) }
+        let out = try cloexecPipe()
+        let pid: pid_t
+        do {
+            pid = try spawn(bin, arguments + ["--host", "127.0.0.1", "--port", "0"], env: env, stdout: out.write, stderr: logFd)
+        } catch {
+            close(out.read)
+            close(out.write)
+            unlink(logPath)
+            throw error
+        }
+        close(out.write)
+        self.pid = pid
+        self.logPath = logPath
         var line: [UInt8] = []
-        let fd = out.fileHandleForReading.fileDescriptor
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
+        while true {
             var c: UInt8 = 0
-            if read(fd, &c, 1) <= 0 || c == 0x0A { break }
+            let n = read(out.read, &c, 1)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 || c == 0x0A { break }
             line.append(c)
         }
+        stdoutDrain = Drained(out.read)
         let first = String(decoding: line, as: UTF8.self)
         guard first.hasPrefix("svcconf-server: listening on http://127.0.0.1:"), let p = Int(first.split(separator: ":").last ?? "") else {
-            process.terminate()
-            throw SvcConfError(.unavailable, "svcconf-server did not start: \(first)")
+            kill(pid, SIGKILL)
+            let code = waitExit(pid)
+            let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            unlink(logPath)
+            throw SvcConfError(.unavailable, "svcconf-server did not start (exit \(code)): \(first) \(log.suffix(500))")
         }
         port = p
     }
 
-    /// SIGTERM and wait; returns the exit status.
+    /// SIGTERM, then wait up to 10 s for the graceful shutdown, then SIGKILL (the status then says
+    /// 137); only once. Returns the exit status (128 + N for signal N).
     @discardableResult
     func stop() -> Int32 {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGTERM)
-            process.waitUntilExit()
+        lock.withLock {
+            if let status { return status }
+            kill(pid, SIGTERM)
+            var s = waitExit(pid, within: 10)
+            if s == nil {
+                kill(pid, SIGKILL)
+                s = waitExit(pid)
+            }
+            status = s
+            return s!
         }
-        return process.terminationStatus
     }
 
-    deinit { if process.isRunning { process.terminate() } }
+    /// Everything the server wrote on stderr; stops it first.
+    var stderrText: String {
+        stop()
+        return (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+    }
+
+    deinit {
+        if status == nil {
+            kill(pid, SIGKILL)
+            _ = waitExit(pid)
+        }
+        unlink(logPath)
+    }
 }
 
 /// A temp directory with a file store (one local key), a token file and helpers for binaries.
@@ -105,25 +146,26 @@ struct BinarySandbox {
     }
 }
 
-/// Runs a program; returns exit status, stdout and stderr.
-func runProgram(_ path: String, _ args: [String], environment: [String: String]? = nil) throws -> (code: Int32, out: String, err: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = args
-    if let environment { p.environment = environment }
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    p.standardInput = FileHandle.nullDevice
-    try runSerialized(p)
-    let group = DispatchGroup()
-    nonisolated(unsafe) var o = Data(), e = Data()
-    group.enter()
-    DispatchQueue.global().async { o = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    e = err.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+/// Runs a program (posix_spawn, stdin /dev/null) with `environment` (default: this process's);
+/// returns exit status, stdout and stderr. Killed after `timeout` seconds. It blocks: from async
+/// code that waits long, call it through ``onThread(_:)``.
+func runProgram(_ path: String, _ args: [String], environment: [String: String]? = nil, timeout: TimeInterval = 900) throws -> (code: Int32, out: String, err: String) {
+    let out = try cloexecPipe(), err = try cloexecPipe()
+    let pid: pid_t
+    do {
+        pid = try spawn(path, args, env: environment ?? ProcessInfo.processInfo.environment, stdout: out.write, stderr: err.write)
+    } catch {
+        for fd in [out.read, out.write, err.read, err.write] { close(fd) }
+        throw error
+    }
+    close(out.write)
+    close(err.write)
+    let o = Drained(out.read), e = Drained(err.read)
+    let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
+    DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
+    let code = waitExit(pid)
+    watchdog.cancel()
+    return (code, String(decoding: o.wait(), as: UTF8.self), String(decoding: e.wait(), as: UTF8.self))
 }
 
 /// The built `svcconf` launcher: `$SVCCONF_BIN`, else `.build/debug/svcconf`.

@@ -77,7 +77,7 @@ struct UIBrowserTests {
         #expect(dump.out.contains("Sign in</h1>") && dump.out.contains("input id=\"token\""), "dump-dom: \(dump.out.prefix(300)) \(dump.err.suffix(300))")
         #expect(!dump.out.contains("canary"))
         #expect(server.stop() == 0)
-        let log = String(decoding: server.stderrPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let log = server.stderrText
         #expect(!log.contains("canary") && !log.contains(token))
     }
 }
