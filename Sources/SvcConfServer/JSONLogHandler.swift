@@ -48,21 +48,26 @@ public struct JSONLogHandler: LogHandler {
     /// `message`, keys sorted, as canonical JSON would order them. Written straight into one buffer:
     /// the server writes a line per request.
     public func log(event: LogEvent) {
-        var fields = metadata
-        if let extra = event.metadata {
-            for (k, v) in extra { fields[k] = v }
+        var fields: [(key: String, value: Logger.Metadata.Value)] = []
+        fields.reserveCapacity(metadata.count + (event.metadata?.count ?? 0) + 3)
+        if metadata.isEmpty {
+            if let extra = event.metadata { for (k, v) in extra { fields.append((k, v)) } }
+        } else {
+            for (k, v) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) { fields.append((k, v)) }
         }
-        fields["level"] = .string(event.level.rawValue)
-        fields["label"] = .string(label)
-        fields["message"] = .string(event.message.description)
+        fields.removeAll { $0.key == "level" || $0.key == "label" || $0.key == "message" }
+        fields.append(("level", .string(event.level.rawValue)))
+        fields.append(("label", .string(label)))
+        fields.append(("message", .string(event.message.description)))
+        fields.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
         var out: [UInt8] = []
         out.reserveCapacity(256)
         out.append(UInt8(ascii: "{"))
-        for (i, key) in fields.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+        for (i, field) in fields.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            JSON.writeString(key, into: &out)
+            JSON.writeString(field.key, into: &out)
             out.append(UInt8(ascii: ":"))
-            switch fields[key]! {
+            switch field.value {
             case .string(let s): JSON.writeString(s, into: &out)
             case .stringConvertible(let c): JSON.writeString(c.description, into: &out)
             case let other: out.append(contentsOf: JSON.canonical(Self.value(other)))
