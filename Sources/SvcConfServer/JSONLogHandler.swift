@@ -48,26 +48,35 @@ public struct JSONLogHandler: LogHandler {
     /// `message`, keys sorted, as canonical JSON would order them. Written straight into one buffer:
     /// the server writes a line per request.
     public func log(event: LogEvent) {
-        var fields: [(key: String, value: Logger.Metadata.Value)] = []
-        fields.reserveCapacity(metadata.count + (event.metadata?.count ?? 0) + 3)
-        if metadata.isEmpty {
-            if let extra = event.metadata { for (k, v) in extra { fields.append((k, v)) } }
-        } else {
-            for (k, v) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) { fields.append((k, v)) }
+        // Parallel arrays and a sort of indices: no tuple metadata, no copies of values while sorting.
+        var keys: [String] = []
+        var values: [Logger.Metadata.Value] = []
+        let capacity = metadata.count + (event.metadata?.count ?? 0) + 3
+        keys.reserveCapacity(capacity)
+        values.reserveCapacity(capacity)
+        func add(_ k: String, _ v: Logger.Metadata.Value) {
+            guard k != "level" && k != "label" && k != "message" else { return }
+            keys.append(k)
+            values.append(v)
         }
-        fields.removeAll { $0.key == "level" || $0.key == "label" || $0.key == "message" }
-        fields.append(("level", .string(event.level.rawValue)))
-        fields.append(("label", .string(label)))
-        fields.append(("message", .string(event.message.description)))
-        fields.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        if metadata.isEmpty {
+            if let extra = event.metadata { for (k, v) in extra { add(k, v) } }
+        } else {
+            for (k, v) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) { add(k, v) }
+        }
+        keys.append("level"); values.append(.string(event.level.rawValue))
+        keys.append("label"); values.append(.string(label))
+        keys.append("message"); values.append(.string(event.message.description))
+        var order = Array(keys.indices)
+        order.sort { keys[$0].utf8.lexicographicallyPrecedes(keys[$1].utf8) }
         var out: [UInt8] = []
         out.reserveCapacity(256)
         out.append(UInt8(ascii: "{"))
-        for (i, field) in fields.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            JSON.writeString(field.key, into: &out)
+        for (n, i) in order.enumerated() {
+            if n > 0 { out.append(UInt8(ascii: ",")) }
+            JSON.writeString(keys[i], into: &out)
             out.append(UInt8(ascii: ":"))
-            switch field.value {
+            switch values[i] {
             case .string(let s): JSON.writeString(s, into: &out)
             case .stringConvertible(let c): JSON.writeString(c.description, into: &out)
             case let other: out.append(contentsOf: JSON.canonical(Self.value(other)))
