@@ -1,3 +1,4 @@
+import SvcConfAWS
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -236,32 +237,18 @@ struct AnySecret: SecrecyPolicy {
 /// Compiled stored schemas by the digest of their bytes, shared by copies of a repository: one
 /// command may need the current schema several times (an edit validates, diffs and writes), and a
 /// large schema takes milliseconds to compile.
-final class CompiledSchemaCache: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var entries: [Digest: ServiceSchema] = [:]
-
-    init() {
-        mutex = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
+final class CompiledSchemaCache: Sendable {
+    private let entries = Locked<[Digest: ServiceSchema]>([:])
 
     /// The compiled schema of `bytes`, from the cache or from `compile` (then cached; at most 16 kept).
     func schema(_ bytes: [UInt8], compile: () throws -> ServiceSchema) throws -> ServiceSchema {
         let digest = Digest(of: bytes)
-        pthread_mutex_lock(mutex)
-        let hit = entries[digest]
-        pthread_mutex_unlock(mutex)
-        if let hit { return hit }
+        if let hit = entries.withLock({ $0[digest] }) { return hit }
         let compiled = try compile()
-        pthread_mutex_lock(mutex)
-        if entries.count >= 16 { entries.removeAll() }
-        entries[digest] = compiled
-        pthread_mutex_unlock(mutex)
+        entries.withLock {
+            if $0.count >= 16 { $0.removeAll() }
+            $0[digest] = compiled
+        }
         return compiled
     }
 }

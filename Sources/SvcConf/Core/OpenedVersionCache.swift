@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#else
-import Darwin
-#endif
+import SvcConfAWS
 
 /// Versions this process has opened, keyed by address and number and checked against the exact
 /// sealed bytes: a hit needs the bytes just read from the store to be identical to the bytes that
@@ -14,40 +10,24 @@ import Darwin
 /// Security: the cached plaintext lives only in this process's memory (never on disk, never
 /// logged), as the opened configs the process holds anyway. At most ``limit`` versions and
 /// ``limit`` merges are kept.
-final class OpenedVersionCache: @unchecked Sendable {
+final class OpenedVersionCache: Sendable {
     struct Key: Hashable {
         let address: ConfigAddress
         let version: Int64
     }
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var entries: [Key: (bytes: [UInt8], opened: OpenedVersion)] = [:]
+    private let entries = Locked<[Key: (bytes: [UInt8], opened: OpenedVersion)]>([:])
     /// Merges of opened layers, keyed by the layers' digests (lowest first): a function of them.
-    private var merges: [[Digest]: OpenedVersion] = [:]
+    private let merges = Locked<[[Digest]: OpenedVersion]>([:])
     let limit = 256
-
-    init() {
-        mutex = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
 
     /// The version opened earlier from exactly `bytes` as `version` of `address`, or nil.
     func lookup(_ address: ConfigAddress, version: Int64, bytes: [UInt8]) -> OpenedVersion? {
         let key = Key(address: address, version: version)
-        pthread_mutex_lock(mutex)
-        let hit = entries[key]
-        pthread_mutex_unlock(mutex)
-        guard let hit, hit.bytes == bytes else { return nil }
+        guard let hit = entries.withLock({ $0[key] }), hit.bytes == bytes else { return nil }
         if !hit.bytes.withUnsafeBufferPointer({ a in bytes.withUnsafeBufferPointer { $0.baseAddress == a.baseAddress } }) {
             // Equal bytes in another buffer: keep the caller's, so the next comparison with the same
             // buffer (a store that remembers what it read) is an identity check, not a memcmp.
-            pthread_mutex_lock(mutex)
-            entries[key] = (bytes, hit.opened)
-            pthread_mutex_unlock(mutex)
+            entries.withLock { $0[key] = (bytes, hit.opened) }
         }
         return hit.opened
     }
@@ -56,23 +36,20 @@ final class OpenedVersionCache: @unchecked Sendable {
     func merged(_ top: OpenedVersion, over lowers: [OpenedVersion], merge: () -> OpenedVersion) -> OpenedVersion {
         var key = lowers.map(\.info.digest)
         key.append(top.info.digest)
-        pthread_mutex_lock(mutex)
-        let hit = merges[key]
-        pthread_mutex_unlock(mutex)
-        if let hit { return hit }
+        if let hit = merges.withLock({ $0[key] }) { return hit }
         let merged = merge()
-        pthread_mutex_lock(mutex)
-        if merges.count >= limit { merges.removeAll() }
-        merges[key] = merged
-        pthread_mutex_unlock(mutex)
+        merges.withLock {
+            if $0.count >= limit { $0.removeAll() }
+            $0[key] = merged
+        }
         return merged
     }
 
     /// Remembers `opened`, opened from `bytes`.
     func insert(_ address: ConfigAddress, version: Int64, bytes: [UInt8], opened: OpenedVersion) {
-        pthread_mutex_lock(mutex)
-        if entries.count >= limit { entries.removeAll() }
-        entries[Key(address: address, version: version)] = (bytes, opened)
-        pthread_mutex_unlock(mutex)
+        entries.withLock {
+            if $0.count >= limit { $0.removeAll() }
+            $0[Key(address: address, version: version)] = (bytes, opened)
+        }
     }
 }

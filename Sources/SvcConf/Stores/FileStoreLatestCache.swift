@@ -3,6 +3,7 @@ import Glibc
 #else
 import Darwin
 #endif
+import SvcConfAWS
 
 /// A file store's memory of the latest version of each address (its number and sealed bytes, or
 /// that it has none), with the `stat(2)` stamps taken before they were read: of the address's
@@ -21,7 +22,7 @@ import Darwin
 /// Used by long-running readers (svcconf-server): a `stat` of the directory and one of the file
 /// per lookup instead of a listing and a read. The bytes are sealed (ciphertext); callers open them,
 /// or find them in ``OpenedVersionCache``, as before. At most ``limit`` addresses are kept.
-final class FileStoreLatestCache: @unchecked Sendable {
+final class FileStoreLatestCache: Sendable {
     struct Latest {
         let number: Int64
         /// The version's file and its stamp.
@@ -48,33 +49,21 @@ final class FileStoreLatestCache: @unchecked Sendable {
     /// coarse clock's tick (≤ 10 ms) and small clock steps.
     let settleNanoseconds: Int64
     let limit = 1024
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var entries: [ConfigAddress: Entry] = [:]
+    private let entries = Locked<[ConfigAddress: Entry]>([:])
+    private let hitCount = Locked(0)
     /// Lookups answered from memory (for tests).
-    private(set) var hits = 0
+    var hits: Int { hitCount.withLock { $0 } }
 
     init(settleNanoseconds: Int64 = 2_000_000_000) {
         self.settleNanoseconds = settleNanoseconds
-        mutex = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
     }
 
     /// The remembered answer for `address` when the watched path and the version's file have the
     /// stamps they had when it was read; else nil (read the store).
     func lookup(_ address: ConfigAddress) -> Hit? {
-        pthread_mutex_lock(mutex)
-        let entry = entries[address]
-        pthread_mutex_unlock(mutex)
-        guard let entry, LocalFS.stamp(entry.watched) == entry.stamp else { return nil }
+        guard let entry = entries.withLock({ $0[address] }), LocalFS.stamp(entry.watched) == entry.stamp else { return nil }
         if let latest = entry.latest, LocalFS.stamp(latest.path) != latest.file { return nil }
-        pthread_mutex_lock(mutex)
-        hits += 1
-        pthread_mutex_unlock(mutex)
+        hitCount.withLock { $0 += 1 }
         guard let latest = entry.latest else { return Hit.none }
         return .latest(number: latest.number, bytes: latest.bytes)
     }
@@ -101,13 +90,13 @@ final class FileStoreLatestCache: @unchecked Sendable {
     func remember(_ address: ConfigAddress, watched: String, stamp: LocalFS.FileStamp, latest: Latest?, at listedAt: timespec) {
         let settled = stamp.settled(before: listedAt, nanoseconds: settleNanoseconds)
             && (latest?.file.settled(before: listedAt, nanoseconds: settleNanoseconds) ?? true)
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        guard settled else {
-            entries.removeValue(forKey: address)
-            return
+        entries.withLock {
+            guard settled else {
+                $0.removeValue(forKey: address)
+                return
+            }
+            if $0.count >= limit { $0.removeAll() }
+            $0[address] = Entry(watched: watched, stamp: stamp, latest: latest)
         }
-        if entries.count >= limit { entries.removeAll() }
-        entries[address] = Entry(watched: watched, stamp: stamp, latest: latest)
     }
 }
