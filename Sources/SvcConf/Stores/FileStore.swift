@@ -13,7 +13,7 @@
 public struct FileStore: ConfigStore, SynchronousStoreReader {
     /// The root directory.
     public let path: String
-    /// The latest version of each address read so far, revalidated by `stat(2)` (see ``FileStoreLatestCache``).
+    /// The latest version of each address read so far, kept exact by inotify (see ``FileStoreLatestCache``).
     let latestCache: FileStoreLatestCache
 
     /// A store rooted at `path` (nothing is touched until used).
@@ -93,27 +93,21 @@ public struct FileStore: ConfigStore, SynchronousStoreReader {
 
     /// ``read(_:version:)`` without suspending.
     public func readNow(_ address: ConfigAddress, version: Int64) throws(SvcConfError) -> [UInt8] {
-        try readStamped(address, version: version).bytes
-    }
-
-    func versionFile(_ address: ConfigAddress, _ version: Int64) -> String {
-        "\(dir(address))/\(VersionName.name(version, suffix: ".sealed"))"
-    }
-
-    /// ``readNow(_:version:)`` with the file's stamp as seen on the descriptor it was read from.
-    func readStamped(_ address: ConfigAddress, version: Int64) throws(SvcConfError) -> (bytes: [UInt8], stamp: LocalFS.FileStamp) {
         try checkRoot()
         let file = versionFile(address, version)
         guard try LocalFS.info(file) != nil else {
             throw SvcConfError(.notFound, "version \(version) of \(address) does not exist in \(url)")
         }
         do {
-            let (bytes, info) = try LocalFS.readChecked(file, limit: SealedCodec.maxCiphertextBytes + SealedCodec.maxHeaderBytes + 128)
-            return (bytes, info.stamp)
+            return try LocalFS.read(file, limit: SealedCodec.maxCiphertextBytes + SealedCodec.maxHeaderBytes + 128)
         } catch where error.kind == .invalidInput {
             // Not a regular file, or larger than any sealed version can be: the store was tampered with.
             throw SvcConfError(.tampered, "version \(version) of \(address) in \(url) is not a sealed version (\(error.message))")
         }
+    }
+
+    func versionFile(_ address: ConfigAddress, _ version: Int64) -> String {
+        "\(dir(address))/\(VersionName.name(version, suffix: ".sealed"))"
     }
 
     public func create(_ address: ConfigAddress, version: Int64, bytes: [UInt8]) async throws {
@@ -189,28 +183,24 @@ public struct FileStore: ConfigStore, SynchronousStoreReader {
         try latestVersionBytesNow(of: address)
     }
 
-    /// ``latestVersionBytes(of:)`` without suspending. Answers from ``latestCache`` when `stat(2)`
-    /// shows the address's directory and its latest version file unchanged since they were read
-    /// (and settled: see ``FileStoreLatestCache``); otherwise lists and reads them.
+    /// ``latestVersionBytes(of:)`` without suspending. Answers from ``latestCache`` while nothing
+    /// it was read from has changed (see ``FileStoreLatestCache``); otherwise lists and reads.
     public func latestVersionBytesNow(of address: ConfigAddress) throws(SvcConfError) -> (number: Int64, bytes: [UInt8])? {
         switch latestCache.lookup(address) {
         case .latest(let n, let bytes)?: return (n, bytes)
         case .none?: return nil
         case nil: break
         }
-        // Stamped BEFORE listing: a version created after the stamp changes it, so the next lookup
-        // misses instead of answering from a listing that lacks that version.
-        let listedAt = LocalFS.now()
-        let watched = FileStoreLatestCache.watch(root: path, dir: dir(address))
+        // Watched BEFORE listing (and the file before reading): a change after that is an event,
+        // and an answer read while one arrived is not remembered.
+        let ticket = latestCache.watch(address, root: path, dir: dir(address))
         guard let n = try versionNumbersNow(of: address).last else {
-            if let watched { latestCache.remember(address, watched: watched.path, stamp: watched.stamp, latest: nil, at: listedAt) }
+            if let ticket { latestCache.remember(address, latest: nil, ticket) }
             return nil
         }
-        let (bytes, fileStamp) = try readStamped(address, version: n)
-        if let watched {
-            latestCache.remember(address, watched: watched.path, stamp: watched.stamp,
-                                 latest: .init(number: n, path: versionFile(address, n), file: fileStamp, bytes: bytes), at: listedAt)
-        }
+        let fileTicket = ticket.flatMap { latestCache.watchFile(versionFile(address, n), $0) }
+        let bytes = try readNow(address, version: n)
+        if let fileTicket { latestCache.remember(address, latest: (n, bytes), fileTicket) }
         return (n, bytes)
     }
 

@@ -25,8 +25,6 @@ enum LocalFS {
         var mode: UInt32
         var size: Int
         var uid: UInt32
-        /// What changes whenever the file's content, name or metadata changes (see ``FileStamp``).
-        var stamp: FileStamp
 
         init(_ st: stat) {
             let fmt = UInt32(st.st_mode) & UInt32(S_IFMT)
@@ -35,59 +33,7 @@ enum LocalFS {
             mode = UInt32(st.st_mode) & 0o7777
             size = Int(st.st_size)
             uid = UInt32(st.st_uid)
-            stamp = FileStamp(st)
         }
-    }
-
-    /// Identity and change times of a file or directory, as `stat(2)` reports them: any write to a
-    /// file, and any entry added, removed or renamed in a directory, sets its mtime and ctime to the
-    /// current (coarse) time; replacing it changes the inode. ctime cannot be set by a user.
-    struct FileStamp: Equatable {
-        var device: UInt64
-        var inode: UInt64
-        var size: Int64
-        var mtime: timespec
-        var ctime: timespec
-
-        init(_ st: stat) {
-            device = UInt64(st.st_dev)
-            inode = UInt64(st.st_ino)
-            size = Int64(st.st_size)
-#if canImport(Glibc)
-            mtime = st.st_mtim
-            ctime = st.st_ctim
-#else
-            mtime = st.st_mtimespec
-            ctime = st.st_ctimespec
-#endif
-        }
-
-        static func == (a: FileStamp, b: FileStamp) -> Bool {
-            a.device == b.device && a.inode == b.inode && a.size == b.size
-                && a.mtime.tv_sec == b.mtime.tv_sec && a.mtime.tv_nsec == b.mtime.tv_nsec
-                && a.ctime.tv_sec == b.ctime.tv_sec && a.ctime.tv_nsec == b.ctime.tv_nsec
-        }
-
-        /// Whether both change times are more than `nanoseconds` before `instant`.
-        func settled(before instant: timespec, nanoseconds: Int64) -> Bool {
-            func ns(_ t: timespec) -> Int64 { Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec) }
-            let limit = ns(instant) - nanoseconds
-            return ns(mtime) < limit && ns(ctime) < limit
-        }
-    }
-
-    /// `stat(2)`'s stamp of `path`; nil when it does not exist (or cannot be examined).
-    static func stamp(_ path: String) -> FileStamp? {
-        var st = stat()
-        guard stat(path, &st) == 0 else { return nil }
-        return FileStamp(st)
-    }
-
-    /// The wall clock, as file systems stamp files with it.
-    static func now() -> timespec {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return ts
     }
 
     /// `stat(2)`; nil when the path does not exist.
