@@ -199,6 +199,27 @@ struct FileStoreLatestCacheTests {
         #expect(!FileStoreLatestCache.isLocalFileSystem("/proc"))
     }
 
+    @Test("past the watch limit every watch is removed and the memory starts over, still exact")
+    func watchLimit() async throws {
+        let small = FileStoreLatestCache(watchLimit: 12)
+        let limited = FileStore(path: store.path, latestCache: small)
+        let addresses = try (1...4).map { try ConfigAddress(service: "svc\($0)", env: "prod") }
+        for (i, a) in addresses.enumerated() { try await limited.create(a, version: 1, bytes: Array("v1-\(i)".utf8)) }
+        var latest = Array(repeating: Int64(1), count: addresses.count)
+        for round in 0..<addresses.count {
+            // All remembered (the limit is passed while earlier addresses are remembered), then
+            // only one written: one whose watches the limit removed while it was remembered.
+            for (i, a) in addresses.enumerated() {
+                for _ in 0..<3 { #expect(try limited.latestVersionBytesNow(of: a)?.bytes == Array("v\(latest[i])-\(i)".utf8)) }
+            }
+            latest[round] += 1
+            try await limited.create(addresses[round], version: latest[round], bytes: Array("v\(latest[round])-\(round)".utf8))
+            #expect(try limited.latestVersionBytesNow(of: addresses[round])?.number == latest[round], "round \(round)")
+        }
+        #expect(small.hits > 0)
+        #expect(small.watchCount <= 12 + 16, "watches stay bounded (\(small.watchCount))")
+    }
+
     @Test("a reader racing a writer never answers older than the last version created before the read began")
     func racingWriter() async throws {
         try await store.create(prod, version: 1, bytes: Array("sealed-1".utf8))

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import Synchronization
 #else
 import Darwin
 #endif
@@ -12,8 +13,10 @@ import SvcConfAWS
 /// file it watches that file. Any change that could alter the answer — an entry created, removed
 /// or renamed in the versions directory, a file written or its attributes changed, a directory on
 /// the path renamed, replaced, removed or unmounted, or the kernel's event queue overflowing — is
-/// queued by the kernel before the changing system call returns. Every lookup first drains that
-/// queue (one non-blocking `read(2)`), and a relevant event forgets every remembered answer. So a
+/// queued by the kernel before the changing system call returns. Every lookup first asks whether
+/// that queue holds anything (`ioctl(FIONREAD)`, without a lock) and drains it when it does (under
+/// the lock; a relevant event forgets every remembered answer). A thread that sees an empty queue
+/// because another one just took its events waits for the lock that one holds while it decides. So a
 /// lookup answers what listing and reading again would, including for a write another process
 /// finished a moment before; no clock or timestamp is involved.
 ///
@@ -29,7 +32,7 @@ import SvcConfAWS
 /// Not seen: a file system mounted over a directory on the path (no event exists for that; it needs
 /// root, who can also replace the binary).
 ///
-/// Used by long-running readers (svcconf-server): one `read(2)` per lookup instead of a listing and
+/// Used by long-running readers (svcconf-server): one `ioctl(2)` per lookup instead of a listing and
 /// a read. The bytes are sealed (ciphertext); callers open them, or find them in
 /// ``OpenedVersionCache``, as before. At most ``limit`` addresses are kept.
 final class FileStoreLatestCache: Sendable {
@@ -59,7 +62,7 @@ final class FileStoreLatestCache: Sendable {
     }
 
     struct State {
-        /// The inotify instance (-1: none yet, or not available).
+        /// The inotify instance (-1: none yet). Made once, closed with the cache.
         var fd: Int32 = -1
         /// Bumped whenever the remembered answers are forgotten.
         var generation: UInt64 = 0
@@ -68,16 +71,23 @@ final class FileStoreLatestCache: Sendable {
         /// Addresses read once (remembered from the second read on).
         var seen: Set<ConfigAddress> = []
         var hits = 0
-        /// Set when inotify cannot be used in this process at all.
+        /// Set when inotify cannot be used in this process (no such system call, or a read of its
+        /// events failed): nothing is remembered any more.
         var unavailable = false
     }
 
     let limit = 1024
-    /// More watches than this (mostly files of versions superseded since): start over with a new instance.
-    let watchLimit = 4096
+    /// More watches than this (mostly files of versions superseded since): unwatch all and start over.
+    let watchLimit: Int
     private let state = Locked(State())
+    #if os(Linux)
+    /// `state.fd`, readable without the lock (set once, under it).
+    private let watchFD = Atomic<Int32>(-1)
+    #endif
 
-    init() {}
+    init(watchLimit: Int = 4096) {
+        self.watchLimit = watchLimit
+    }
 
     deinit {
         state.withLock { if $0.fd >= 0 { close($0.fd) } }
@@ -86,19 +96,30 @@ final class FileStoreLatestCache: Sendable {
     /// Lookups answered from memory (for tests).
     var hits: Int { state.withLock { $0.hits } }
 
+    /// Watches held now (for tests).
+    var watchCount: Int { state.withLock { $0.watches.count } }
+
     /// Whether this process has an inotify instance (for tests).
     var isWatching: Bool { state.withLock { $0.fd >= 0 } }
 
     /// The remembered answer for `address` when nothing it was read from has changed since; else nil
     /// (list and read the store).
     func lookup(_ address: ConfigAddress) -> Hit? {
-        state.withLock { s in
-            guard s.fd >= 0 else { return nil }
-            Self.drain(&s)
+        #if os(Linux)
+        let fd = watchFD.load(ordering: .acquiring)
+        guard fd >= 0 else { return nil }
+        // Events queued (or the question failed): drain them under the lock before answering.
+        var queuedBytes: Int32 = 0
+        let queued = ioctl(fd, UInt(FIONREAD), &queuedBytes) != 0 || queuedBytes != 0
+        return state.withLock { s in
+            if queued { Self.drain(&s) }
             guard let hit = s.entries[address] else { return nil }
             s.hits += 1
             return hit
         }
+        #else
+        return nil
+        #endif
     }
 
     /// Before listing `dir` (a `versions` directory under the store's `root`): watches every
@@ -117,16 +138,18 @@ final class FileStoreLatestCache: Sendable {
                 s.seen.insert(address)
                 return nil
             }
-            if s.watches.count > watchLimit { Self.restart(&s) }
             if s.fd < 0 {
-                s.fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
-                guard s.fd >= 0 else {
+                let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+                guard fd >= 0 else {
                     // ENOSYS: never in this process; EMFILE (the per-user instance limit): not now.
                     s.unavailable = errno == ENOSYS
                     return nil
                 }
+                s.fd = fd
+                watchFD.store(fd, ordering: .releasing)
             }
             Self.drain(&s)
+            if s.watches.count > watchLimit { Self.unwatchAll(&s) }
             let mask = UInt32(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB
                               | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW)
             // "/", "/c0", "/c0/c1", ... dir; each watched for its next component (dir: for everything).
@@ -161,7 +184,7 @@ final class FileStoreLatestCache: Sendable {
         var st = stat()
         guard lstat(file, &st) == 0, UInt32(st.st_mode) & UInt32(S_IFMT) == UInt32(S_IFREG) else { return nil }
         return state.withLock { s -> Ticket? in
-            guard s.fd >= 0 else { return nil }
+            guard s.fd >= 0, !s.unavailable else { return nil }
             Self.drain(&s)
             guard s.generation == ticket.generation else { return nil }
             let wd = inotify_add_watch(s.fd, file, UInt32(IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_DONT_FOLLOW))
@@ -178,7 +201,7 @@ final class FileStoreLatestCache: Sendable {
     /// changed since `ticket` was taken.
     func remember(_ address: ConfigAddress, latest: (number: Int64, bytes: [UInt8])?, _ ticket: Ticket) {
         state.withLock { s in
-            guard s.fd >= 0 else { return }
+            guard s.fd >= 0, !s.unavailable else { return }
             Self.drain(&s)
             guard s.generation == ticket.generation else { return }
             if s.entries.count >= limit { s.entries.removeAll() }
@@ -196,7 +219,11 @@ final class FileStoreLatestCache: Sendable {
                 let n = read(s.fd, buffer.baseAddress, buffer.count)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    if errno != EAGAIN { restart(&s) }  // cannot tell what happened: start over
+                    if errno != EAGAIN {
+                        // Cannot tell what happened: remember nothing from now on.
+                        s.unavailable = true
+                        forget(&s)
+                    }
                     return
                 }
                 if n == 0 { return }
@@ -236,11 +263,13 @@ final class FileStoreLatestCache: Sendable {
         s.generation &+= 1
     }
 
-    /// Forgets everything, watches included (a new inotify instance is made when next needed).
-    private static func restart(_ s: inout State) {
+    /// Forgets everything, watches included (their removal events then name unknown watches,
+    /// which are ignored). Bounds the watches: most are files of versions superseded since.
+    private static func unwatchAll(_ s: inout State) {
         forget(&s)
-        if s.fd >= 0 { close(s.fd) }
-        s.fd = -1
+        #if os(Linux)
+        for wd in s.watches.keys { inotify_rm_watch(s.fd, wd) }
+        #endif
         s.watches.removeAll()
     }
 
