@@ -90,7 +90,7 @@ struct ConfigRoutes: Sendable {
     static func etag(_ version: Int64) -> String { "\"\(version)\"" }
 
     func opened(_ context: ServerContext, _ v: OpenedVersion) {
-        context.facts.update { $0.version = v.info.version; $0.opened += v.layers.count }
+        context.facts.update { $0.version = v.info.version; $0.opened += v.layerCount }
     }
 
     // MARK: routes
@@ -131,7 +131,7 @@ struct ConfigRoutes: Sendable {
         let v = try await repo.openEffective(a, version: version)
         opened(context, v)
         var headers: HTTPFields = [.eTag: Self.etag(v.info.version), .cacheControl: "no-store"]
-        let key = RenderedBodyCache.Key(format: format, layers: v.layers.map(\.info.digest))
+        let key = RenderedBodyCache.Key(format: format, layers: v.layerDigests)
         let body = try bodies.body(key) {
             if format == "env" {
                 return ByteBuffer(string: try ValuesCodec.render(v.config.values, format: .env))

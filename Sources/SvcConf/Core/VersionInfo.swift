@@ -46,30 +46,54 @@ public struct VersionInfo: Sendable, Equatable {
     }
 }
 
-/// A version opened with a key: its facts and its plaintext config.
+/// A version opened with a key: its facts and its plaintext config. Immutable, and shared rather
+/// than copied (one reference: caches hand the same opened version to every request).
 public struct OpenedVersion: Sendable {
+    private final class Storage: Sendable {
+        let info: VersionInfo
+        let config: Config
+        let fingerprintKey: [UInt8]
+        let lowerLayers: [OpenedVersion]
+        let ownConfig: Config
+
+        init(info: VersionInfo, config: Config, fingerprintKey: [UInt8], lowerLayers: [OpenedVersion], ownConfig: Config) {
+            self.info = info
+            self.config = config
+            self.fingerprintKey = fingerprintKey
+            self.lowerLayers = lowerLayers
+            self.ownConfig = ownConfig
+        }
+    }
+
+    private let storage: Storage
+
     /// Facts from the header.
-    public let info: VersionInfo
+    public var info: VersionInfo { storage.info }
     /// The plaintext config: this version's own content, or, from
     /// ``ConfigRepository/openEffective(_:version:)``, its merge over ``lowerLayers``.
-    public let config: Config
-    let fingerprintKey: [UInt8]
+    public var config: Config { storage.config }
+    var fingerprintKey: [UInt8] { storage.fingerprintKey }
     /// The lower layers' latest versions merged into ``config``, lowest first (empty for a plain open).
-    public let lowerLayers: [OpenedVersion]
-
+    public var lowerLayers: [OpenedVersion] { storage.lowerLayers }
     /// This version's own content (equal to ``config`` for a plain open).
-    public let ownConfig: Config
+    public var ownConfig: Config { storage.ownConfig }
 
     init(info: VersionInfo, config: Config, fingerprintKey: [UInt8], lowerLayers: [OpenedVersion] = [], ownConfig: Config? = nil) {
-        self.info = info
-        self.config = config
-        self.fingerprintKey = fingerprintKey
-        self.lowerLayers = lowerLayers
-        self.ownConfig = ownConfig ?? config
+        storage = Storage(info: info, config: config, fingerprintKey: fingerprintKey, lowerLayers: lowerLayers, ownConfig: ownConfig ?? config)
     }
 
     /// The layers, lowest first, each with its own content: the lower layers, then this version.
     public var layers: [(info: VersionInfo, config: Config)] { lowerLayers.map { ($0.info, $0.ownConfig) } + [(info, ownConfig)] }
+
+    /// How many layers were merged (the lower layers and this version).
+    public var layerCount: Int { storage.lowerLayers.count + 1 }
+
+    /// The digests of the layers' sealed bytes, lowest first: what the merged content is a function of.
+    public var layerDigests: [Digest] {
+        var d = storage.lowerLayers.map(\.info.digest)
+        d.append(storage.info.digest)
+        return d
+    }
 
     /// A fingerprinter under this version's fingerprint key.
     public var fingerprinter: Fingerprinter { Fingerprinter(key: fingerprintKey) }
