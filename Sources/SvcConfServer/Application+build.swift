@@ -32,14 +32,67 @@ public struct ServerDependencies: Sendable {
 /// (`/healthz`, `/readyz`, `/metrics`: no token) and the `/v1` API (bearer tokens). The routes and
 /// their statuses are documented in `openapi/svcconf-server.yaml`; a test keeps the two equal.
 public func buildRouter(_ deps: ServerDependencies) -> Router<ServerContext> {
+    buildRoutes(deps).router
+}
+
+/// The router, and the pipeline and config routes it was built with (for ``ServerResponder``).
+func buildRoutes(_ deps: ServerDependencies) -> (router: Router<ServerContext>, pipeline: RequestPipeline, config: ConfigRoutes) {
     let router = Router(context: ServerContext.self)
+    let pipeline = RequestPipeline(logger: deps.logger, metrics: deps.metrics, maxBodyBytes: deps.settings.maxBodyBytes)
     // Added before the routes, so it wraps each of them and the not-found responder.
-    router.add(middleware: RequestPipeline(logger: deps.logger, metrics: deps.metrics, maxBodyBytes: deps.settings.maxBodyBytes))
+    router.add(middleware: pipeline)
     OperationalRoutes(repo: deps.repository, metrics: deps.metrics).register(on: router)
     let access = Access(tokens: deps.tokens, limiter: RateLimiter(deps.settings.rateLimit), metrics: deps.metrics)
-    ConfigRoutes(repo: deps.repository, access: access, settings: deps.settings, metrics: deps.metrics).register(on: router)
+    let config = ConfigRoutes(repo: deps.repository, access: access, settings: deps.settings, metrics: deps.metrics)
+    config.register(on: router)
     UIRoutes(repo: deps.repository, access: access, settings: deps.settings).register(on: router)
-    return router
+    return (router, pipeline, config)
+}
+
+/// The router's responder with the hottest route first: `GET /v1/services/SVC/envs/ENV/config`
+/// (every container start) is recognized by hand and handled exactly as the router would — same
+/// pipeline, same route parameters and template, same handler — without resolving the route trie,
+/// about a twentieth of the server's CPU per request. Any other path, or that one with characters
+/// other than a plain name's (percent-encoding, empty segments), goes to the router.
+public struct ServerResponder: HTTPResponder {
+    public typealias Context = ServerContext
+    let router: RouterResponder<ServerContext>
+    let pipeline: RequestPipeline
+    let config: ConfigRoutes
+    static let configTemplate = "/v1/services/{svc}/envs/{env}/config"
+
+    init(_ deps: ServerDependencies) {
+        let (router, pipeline, config) = buildRoutes(deps)
+        self.router = router.buildResponder()
+        self.pipeline = pipeline
+        self.config = config
+    }
+
+    public func respond(to request: Request, context: ServerContext) async throws -> Response {
+        if request.method == .get, let (svc, env) = Self.configPath(request.uri.path) {
+            var context = context
+            context.coreContext.parameters = ["svc": svc, "env": env]
+            context.coreContext.endpointPath.value = Self.configTemplate
+            let handler = config.authed(config.plaintext)
+            return try await pipeline.handle(request, context: context, next: handler)
+        }
+        return try await router.respond(to: request, context: context)
+    }
+
+    /// SVC and ENV of `/v1/services/SVC/envs/ENV/config` when both are non-empty runs of
+    /// `A-Za-z0-9._-` (the router would match exactly these paths the same way); else nil.
+    static func configPath(_ path: String) -> (Substring, Substring)? {
+        let prefix = "/v1/services/"
+        guard path.hasPrefix(prefix), path.hasSuffix("/config") else { return nil }
+        let middle = path.dropFirst(prefix.count).dropLast("/config".count)
+        let parts = middle.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[1] == "envs" else { return nil }
+        func plain(_ s: Substring) -> Bool {
+            !s.isEmpty && s.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D }
+        }
+        guard plain(parts[0]), plain(parts[2]) else { return nil }
+        return (parts[0], parts[2])
+    }
 }
 
 /// The application: HTTP/1.1 with the header-size and idle limits of `deps.settings`, bound to its
@@ -53,7 +106,7 @@ public func buildApplication(_ deps: ServerDependencies, onServerRunning: @escap
     var frameworkLogger = deps.logger
     frameworkLogger.logLevel = .warning
     return Application(
-        router: buildRouter(deps),
+        responder: ServerResponder(deps),
         server: .http1(configuration: http1),
         configuration: .init(address: .hostname(s.host, port: s.port), serverName: nil),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? s.port) },

@@ -68,7 +68,8 @@ public struct JSONLogHandler: LogHandler {
         keys.append("label"); values.append(.string(label))
         keys.append("message"); values.append(.string(event.message.description))
         var order = Array(keys.indices)
-        order.sort { keys[$0].utf8.lexicographicallyPrecedes(keys[$1].utf8) }
+        // String order is code point order, which is UTF-8 byte order (and ASCII keys compare as bytes).
+        order.sort { keys[$0] < keys[$1] }
         var out: [UInt8] = []
         out.reserveCapacity(256)
         out.append(UInt8(ascii: "{"))
