@@ -68,7 +68,7 @@ public struct JSONLogHandler: LogHandler {
         keys.append("label"); values.append(.string(label))
         keys.append("message"); values.append(.string(event.message.description))
         var order = Array(keys.indices)
-        // String order is code point order, which is UTF-8 byte order (and ASCII keys compare as bytes).
+        // String order: byte order for the ASCII keys the server logs (and a fast path for them).
         order.sort { keys[$0] < keys[$1] }
         var out: [UInt8] = []
         out.reserveCapacity(256)

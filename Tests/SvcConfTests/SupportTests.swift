@@ -280,6 +280,10 @@ struct SupportJSONTests {
         #expect(JSON.canonicalString(v) == #"{"":[],"B":{},"a":[true,null,"x"],"aa":-3,"b":1,"é":0,"｡":1,"😀":2}"#)
         #expect(JSON.canonicalString(.string("\"\\/\u{8}\u{c}\n\r\t\u{0}\u{1f}\u{7f}é\u{2028}"))
                 == "\"\\\"\\\\/\\b\\f\\n\\r\\t\\u0000\\u001f\u{7f}é\u{2028}\"")
+        // Escapes between runs of plain text (each run copied whole), at both ends, and none at all.
+        #expect(JSON.canonicalString(.string("ab\"cd\\ef\u{1}gh é")) == #""ab\"cd\\ef\u0001gh é""#)
+        #expect(JSON.canonicalString(.string("\nx\n")) == #""\nx\n""#)
+        #expect(JSON.canonicalString(.string("plain text, no escape")) == #""plain text, no escape""#)
         // Canonical output parses back to the same value and re-encodes identically.
         let doc: ConfigValue = ["x": ["nested": [1, 2, ["k": "v\n"]], "n": .number(.double(0.1))], "y": "\u{0}"]
         let bytes = JSON.canonical(doc)
