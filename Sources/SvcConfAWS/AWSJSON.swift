@@ -54,24 +54,8 @@ enum AWSJSON: Sendable, Equatable {
 
     // MARK: writing
 
-    /// Writes `s` as a JSON string literal.
-    static func writeString(_ s: String, into out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        out.append(0x22)
-        for b in s.utf8 {
-            switch b {
-            case 0x22: out.append(0x5C); out.append(0x22)
-            case 0x5C: out.append(0x5C); out.append(0x5C)
-            case 0x0A: out.append(0x5C); out.append(0x6E)
-            case 0x0D: out.append(0x5C); out.append(0x72)
-            case 0x09: out.append(0x5C); out.append(0x74)
-            case 0..<0x20:
-                out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 15)]])
-            default: out.append(b)
-            }
-        }
-        out.append(0x22)
-    }
+    /// Writes `s` as a JSON string literal (see ``JSONStringWriter``).
+    static func writeString(_ s: String, into out: inout [UInt8]) { JSONStringWriter.write(s, into: &out) }
 
     /// Encodes a value (object members sorted by key, no whitespace).
     static func encode(_ v: AWSJSON) -> [UInt8] {
@@ -378,4 +362,45 @@ public enum AWSBase64 {
 
     /// Decodes a string; nil if not base64.
     public static func decode(_ s: String, canonical: Bool = false) -> [UInt8]? { decode(Array(s.utf8), canonical: canonical) }
+}
+
+/// Writes a string as a JSON string literal with the minimal escapes (`\"`, `\\`, `\n`, `\r`, `\t`,
+/// `\b`, `\f`, `\u00XX` for other control characters; everything else as its UTF-8 bytes), which is
+/// also the canonical form svcconf's sealed headers use. Runs of bytes that need no escape are
+/// copied whole. The one writer of JSON strings: the core's `JSON` and the AWS requests use it.
+public enum JSONStringWriter {
+    public static func write(_ s: String, into out: inout [UInt8]) {
+        out.append(0x22)
+        var s = s
+        s.withUTF8 { bytes in
+            var start = 0
+            for i in 0..<bytes.count {
+                let b = bytes[i]
+                if b >= 0x20 && b != 0x22 && b != 0x5C { continue }
+                if start < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<i])) }
+                escape(b, into: &out)
+                start = i + 1
+            }
+            if start < bytes.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...])) }
+        }
+        out.append(0x22)
+    }
+
+    /// The escape of `b`: a quote, a backslash or a control character.
+    private static func escape(_ b: UInt8, into out: inout [UInt8]) {
+        switch b {
+        case 0x22: out.append(0x5C); out.append(0x22)
+        case 0x5C: out.append(0x5C); out.append(0x5C)
+        case 0x0A: out.append(0x5C); out.append(0x6E)
+        case 0x0D: out.append(0x5C); out.append(0x72)
+        case 0x09: out.append(0x5C); out.append(0x74)
+        case 0x08: out.append(0x5C); out.append(0x62)
+        case 0x0C: out.append(0x5C); out.append(0x66)
+        default:
+            out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30])  // \u00
+            out.append(hexDigit(b >> 4)); out.append(hexDigit(b & 0xF))
+        }
+    }
+
+    private static func hexDigit(_ n: UInt8) -> UInt8 { n < 10 ? 0x30 + n : 0x61 + n - 10 }
 }

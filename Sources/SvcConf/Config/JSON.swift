@@ -1,3 +1,4 @@
+import SvcConfAWS
 
 /// A strict RFC 8259 JSON reader and a canonical writer for ``ConfigValue``.
 ///
@@ -76,39 +77,7 @@ public enum JSON {
     }
 
     /// Writes `s` as a JSON string literal (with quotes) into `out`.
-    public static func writeString(_ s: String, into out: inout [UInt8]) {
-        out.append(0x22)
-        var s = s
-        s.withUTF8 { bytes in
-            // Runs of bytes that need no escape are copied whole.
-            var start = 0
-            for i in 0..<bytes.count {
-                let b = bytes[i]
-                if b >= 0x20 && b != 0x22 && b != 0x5C { continue }
-                if start < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<i])) }
-                escape(b, into: &out)
-                start = i + 1
-            }
-            if start < bytes.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...])) }
-        }
-        out.append(0x22)
-    }
-
-    /// The escape of `b`: a quote, a backslash or a control character.
-    private static func escape(_ b: UInt8, into out: inout [UInt8]) {
-        switch b {
-        case 0x22: out.append(0x5C); out.append(0x22)
-        case 0x5C: out.append(0x5C); out.append(0x5C)
-        case 0x0A: out.append(0x5C); out.append(0x6E)
-        case 0x0D: out.append(0x5C); out.append(0x72)
-        case 0x09: out.append(0x5C); out.append(0x74)
-        case 0x08: out.append(0x5C); out.append(0x62)
-        case 0x0C: out.append(0x5C); out.append(0x66)
-        default:
-            out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30])  // \u00
-            out.append(hexDigit(b >> 4)); out.append(hexDigit(b & 0xF))
-        }
-    }
+    public static func writeString(_ s: String, into out: inout [UInt8]) { JSONStringWriter.write(s, into: &out) }
 
     /// `keys` sorted by UTF-8 bytes (the canonical member order).
     public static func sortedKeys<V>(_ o: [String: V]) -> [String] {
@@ -120,7 +89,6 @@ public enum JSON {
         return o.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
-    private static func hexDigit(_ n: UInt8) -> UInt8 { n < 10 ? 0x30 + n : 0x61 + n - 10 }
 
     private static func newline(_ out: inout [UInt8], _ indent: Int?, _ level: Int) {
         guard let indent else { return }
