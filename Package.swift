@@ -68,9 +68,11 @@ let package = Package(
         .testTarget(name: "SvcConfCryptoTests", dependencies: ["SvcConfCrypto"]),
         .testTarget(name: "SvcConfAWSTests", dependencies: ["SvcConfAWS", "SvcConfHTTP"]),
         .testTarget(name: "SvcConfTests", dependencies: ["SvcConf", "SvcConfYAML", "SvcConfAWS"]),
-        .testTarget(name: "SvcConfCLITests", dependencies: ["SvcConf", "SvcConfAWS", "SvcConfHTTP"]),
+        // posix_spawn helpers shared by the test targets (a test target cannot import another).
+        .target(name: "SvcConfTestSupport", path: "Tests/SvcConfTestSupport"),
+        .testTarget(name: "SvcConfCLITests", dependencies: ["SvcConf", "SvcConfAWS", "SvcConfHTTP", "SvcConfTestSupport"]),
         .testTarget(name: "SvcConfServerTests", dependencies: [
-            "SvcConfServer", "SvcConf", "SvcConfAuth", "SvcConfCrypto", "SvcConfYAML",
+            "SvcConfServer", "SvcConf", "SvcConfAuth", "SvcConfCrypto", "SvcConfYAML", "SvcConfTestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ]),

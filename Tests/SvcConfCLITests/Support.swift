@@ -1,5 +1,6 @@
 import Foundation
 import SvcConf
+import SvcConfTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -71,62 +72,31 @@ func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
     }
 }
 
-@_silgen_name("pipe2") private func c_pipe2(_ fds: UnsafeMutablePointer<Int32>, _ flags: Int32) -> Int32
-@_silgen_name("posix_spawn_file_actions_addchdir_np")
-private func c_addchdir(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ path: UnsafePointer<CChar>) -> Int32
-@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
-private func c_addclosefrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32
-
 /// Runs `executable` with `args` in `cwd` and the exact environment `env`; stdin is `/dev/null`
 /// unless given. A process that runs for more than `timeout` seconds is killed.
 ///
-/// Started with posix_spawn, not Foundation's `Process`: on Linux, swift-corelibs-foundation's
-/// `Process.run()` (Swift 6.3.1) intermittently crashes reading past a buffer in
-/// findMaximumOpenFromProcSelfFD() (swiftlang/swift-corelibs-foundation#5472), and these tests
-/// start hundreds of processes.
+/// Started with SvcConfTestSupport's spawnProcess (posix_spawn; see there why not Foundation's `Process`).
 func runProcess(_ executable: String, _ args: [String], stdin: String?, env: [String: String], cwd: String,
                 timeout: TimeInterval = 120) -> RunResult {
     signal(SIGPIPE, SIG_IGN)
-    var outFds: [Int32] = [-1, -1], errFds: [Int32] = [-1, -1], inFds: [Int32] = [-1, -1]
-    guard c_pipe2(&outFds, O_CLOEXEC) == 0, c_pipe2(&errFds, O_CLOEXEC) == 0, stdin == nil || c_pipe2(&inFds, O_CLOEXEC) == 0 else {
-        return (-1, "", "cannot make pipes: \(String(cString: strerror(errno)))")
+    let out: (read: Int32, write: Int32), err: (read: Int32, write: Int32), input: (read: Int32, write: Int32)?
+    do {
+        out = try cloexecPipe()
+        err = try cloexecPipe()
+        input = stdin == nil ? nil : try cloexecPipe()
+    } catch {
+        return (-1, "", "\(error)")
     }
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    if stdin != nil { posix_spawn_file_actions_adddup2(&actions, inFds[0], 0) }
-    else { posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0) }
-    posix_spawn_file_actions_adddup2(&actions, outFds[1], 1)
-    posix_spawn_file_actions_adddup2(&actions, errFds[1], 2)
-    _ = c_addchdir(&actions, cwd)
-    // Close every other descriptor in the child (as Foundation's Process does): a descriptor another
-    // thread has open for writing (a script being written) must not leak into a long-lived child,
-    // or exec'ing that script fails with ETXTBSY.
-    _ = c_addclosefrom(&actions, 3)
-    var attr = posix_spawnattr_t()
-    posix_spawnattr_init(&attr)
-    defer { posix_spawnattr_destroy(&attr) }
-    var defaults = sigset_t()
-    sigfillset(&defaults)
-    sigdelset(&defaults, SIGKILL)
-    sigdelset(&defaults, SIGSTOP)
-    posix_spawnattr_setsigdefault(&attr, &defaults)  // SIGPIPE ignored here must not be inherited
-    var mask = sigset_t()
-    sigemptyset(&mask)
-    posix_spawnattr_setsigmask(&attr, &mask)
-    posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-    var argv: [UnsafeMutablePointer<CChar>?] = ([executable] + args).map { strdup($0) } + [nil]
-    var envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-    defer { for p in argv + envp { free(p) } }
-    var pid: pid_t = 0
-    let rc = posix_spawn(&pid, executable, &actions, &attr, &argv, &envp)
+    let outFds = [out.read, out.write], errFds = [err.read, err.write], inFds = [input?.read ?? -1, input?.write ?? -1]
+    let pid: pid_t
+    do {
+        pid = try spawnProcess(executable, args, env: env, cwd: cwd, stdin: input?.read, stdout: outFds[1], stderr: errFds[1])
+    } catch {
+        for fd in outFds + errFds + (stdin != nil ? inFds : []) { close(fd) }
+        return (-1, "", "\(error)")
+    }
     close(outFds[1]); close(errFds[1])
     if stdin != nil { close(inFds[0]) }
-    guard rc == 0 else {
-        close(outFds[0]); close(errFds[0])
-        if stdin != nil { close(inFds[1]) }
-        return (-1, "", "cannot start \(executable): \(String(cString: strerror(rc)))")
-    }
     if let stdin {
         writeAll(inFds[1], Array(stdin.utf8))
         close(inFds[1])
@@ -144,11 +114,9 @@ func runProcess(_ executable: String, _ args: [String], stdin: String?, env: [St
     DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
     let outData = readToEnd(outFds[0])
     group.wait()
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    let code = waitExit(pid)
     watchdog.cancel()
     close(outFds[0]); close(errFds[0])
-    let code = status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
     return (code, String(decoding: outData, as: UTF8.self), String(decoding: errData.data, as: UTF8.self))
 }
 

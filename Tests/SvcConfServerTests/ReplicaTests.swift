@@ -15,6 +15,16 @@ struct ReplicaTests {
          "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"]
     }
 
+    /// The moto endpoint scripts/test starts (`SVCCONF_TEST_S3_ENDPOINT`); nil, with a notice that
+    /// `what` is skipped, when it is not set.
+    static func s3Endpoint(orSkip what: String) -> String? {
+        guard let endpoint = ProcessInfo.processInfo.environment["SVCCONF_TEST_S3_ENDPOINT"], !endpoint.isEmpty else {
+            print("notice: SVCCONF_TEST_S3_ENDPOINT not set (scripts/test starts moto); skipping \(what)")
+            return nil
+        }
+        return endpoint
+    }
+
     /// A new bucket on moto (without signature checks) and a store in it initialized by the CLI for
     /// the sandbox's local key; returns the store URL.
     static func initS3Store(endpoint: String, sandbox sb: BinarySandbox, prefix: String) async throws -> String {
@@ -34,10 +44,7 @@ struct ReplicaTests {
 
     @Test("Replica: 4 clients x 5 PUTs with If-Match retries through two replicas: every acknowledged write is a version, none lost")
     func noLostUpdates() async throws {
-        guard let endpoint = ProcessInfo.processInfo.environment["SVCCONF_TEST_S3_ENDPOINT"], !endpoint.isEmpty else {
-            print("notice: SVCCONF_TEST_S3_ENDPOINT not set (scripts/test starts moto); skipping")
-            return
-        }
+        guard let endpoint = Self.s3Endpoint(orSkip: "the replica test") else { return }
         let sb = try BinarySandbox()
         defer { sb.remove() }
         let store = try await Self.initS3Store(endpoint: endpoint, sandbox: sb, prefix: "svcconf-replica-")

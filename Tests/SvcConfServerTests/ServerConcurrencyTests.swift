@@ -33,10 +33,7 @@ struct ServerConcurrencyTests {
 
     @Test("ServerConcurrency: S3 store (moto), two replicas, 8 processes x N PUTs: no lost update, no version twice, no 5xx")
     func s3Store() async throws {
-        guard let endpoint = ProcessInfo.processInfo.environment["SVCCONF_TEST_S3_ENDPOINT"], !endpoint.isEmpty else {
-            print("notice: SVCCONF_TEST_S3_ENDPOINT not set (scripts/test starts moto); skipping the server concurrency test on S3")
-            return
-        }
+        guard let endpoint = ReplicaTests.s3Endpoint(orSkip: "the server concurrency test on S3") else { return }
         let sb = try BinarySandbox()
         defer { sb.remove() }
         let store = try await ReplicaTests.initS3Store(endpoint: endpoint, sandbox: sb, prefix: "svcconf-srvconc-")

@@ -1,4 +1,5 @@
 import Foundation
+import SvcConfTestSupport
 import SvcConf
 import SvcConfAuth
 import Testing
